@@ -1,0 +1,63 @@
+"""Samplers, one algorithm per module, and the registry that builds one from a spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from orchestrator.samplers.base import FINISHED, Sampler, TrialRecord, TrialState
+from orchestrator.samplers.bayesian import BayesianSampler
+from orchestrator.samplers.grid import GridSampler
+from orchestrator.samplers.random import RandomSampler
+from orchestrator.samplers.sobol import SobolSampler
+from orchestrator.spec import BayesianSampling, GridSampling, RandomSampling, SobolSampling, SweepSpec
+
+
+def _random(spec: SweepSpec) -> Sampler:
+    assert isinstance(spec.sampling, RandomSampling)
+    return RandomSampler(spec.space, spec.sampling.seed)
+
+
+def _grid(spec: SweepSpec) -> Sampler:
+    assert isinstance(spec.sampling, GridSampling)
+    return GridSampler(spec.space)
+
+
+def _bayesian(spec: SweepSpec) -> Sampler:
+    s = spec.sampling
+    assert isinstance(s, BayesianSampling)
+    return BayesianSampler(spec.space, spec.metric.goal, s.seed, s.n_startup_trials, s.multivariate)
+
+
+def _sobol(spec: SweepSpec) -> Sampler:
+    assert isinstance(spec.sampling, SobolSampling)
+    return SobolSampler(spec.space, spec.sampling.seed, spec.sampling.scramble)
+
+
+SAMPLERS: dict[str, Callable[[SweepSpec], Sampler]] = {
+    "random": _random,
+    "grid": _grid,
+    "bayesian": _bayesian,
+    "sobol": _sobol,
+}
+
+
+def create_sampler(spec: SweepSpec, history: Iterable[TrialRecord] = ()) -> Sampler:
+    """A sampler for the spec's method, brought up to date with the given trials (for restarts)."""
+    sampler = SAMPLERS[spec.sampling.method](spec)
+    for record in history:
+        sampler.observe(record)
+    return sampler
+
+
+__all__ = [
+    "FINISHED",
+    "SAMPLERS",
+    "BayesianSampler",
+    "GridSampler",
+    "RandomSampler",
+    "Sampler",
+    "SobolSampler",
+    "TrialRecord",
+    "TrialState",
+    "create_sampler",
+]

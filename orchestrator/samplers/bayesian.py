@@ -1,0 +1,75 @@
+"""Bayesian sampling: Optuna's TPE driven ask/tell, with constant liar so parallel trials spread out.
+
+Every expression is accepted: those without an Optuna twin (normal family, quantized log) are sampled
+through their quantile or their continuous parent and mapped back, which keeps TPE's prior the user's.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState, create_trial
+
+from orchestrator.samplers.base import TrialRecord
+from orchestrator.space import SearchSpace
+
+
+class BayesianSampler:
+    """TPE over the search space; trials of this sweep or of warm-start sweeps are replayed as history."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        goal: str,
+        seed: int | None,
+        n_startup_trials: int = 10,
+        multivariate: bool = False,
+    ) -> None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.views = {name: expr.optuna() for name, expr in space.expressions.items()}
+        self.distributions = {name: view.distribution for name, view in self.views.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            tpe = optuna.samplers.TPESampler(
+                seed=seed,
+                constant_liar=True,
+                n_startup_trials=n_startup_trials,
+                multivariate=multivariate,
+            )
+        direction = "maximize" if goal == "maximize" else "minimize"
+        self.study = optuna.create_study(direction=direction, sampler=tpe)
+        self._numbers: dict[tuple[str, int], int] = {}
+        self._told: set[tuple[str, int]] = set()
+
+    def ask(self, number: int) -> dict[str, Any]:
+        trial = self.study.ask(self.distributions)
+        self._numbers[("", number)] = trial.number
+        return {name: view.to_value(trial.params[name]) for name, view in self.views.items()}
+
+    def observe(self, record: TrialRecord) -> None:
+        key = (record.source, record.number)
+        if key not in self._numbers and not self._add(record, key):
+            return
+        if record.finished and key not in self._told:
+            self._told.add(key)
+            value = record.value
+            if record.state in ("completed", "stopped") and value is not None and math.isfinite(value):
+                self.study.tell(self._numbers[key], value)
+            else:
+                self.study.tell(self._numbers[key], state=TrialState.FAIL)
+
+    def _add(self, record: TrialRecord, key: tuple[str, int]) -> bool:
+        try:
+            internal = {n: v.to_internal(record.params[n]) for n, v in self.views.items()}
+            frozen = create_trial(state=TrialState.RUNNING, params=internal, distributions=self.distributions)
+        except (KeyError, ValueError, TypeError):
+            return False  # a warm-start trial from a space this one cannot express: nothing to learn
+        self.study.add_trial(frozen)
+        self._numbers[key] = len(self.study.get_trials(deepcopy=False)) - 1
+        return True
+
+    def remaining(self) -> int | None:
+        return None

@@ -1,0 +1,28 @@
+"""sweepq's settings, from the environment (SWEEPQ_*) or a .env file; nothing connects at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where Redis is, how to reach it safely, and the knobs of the scheduler, workers and evaluator."""
+
+    model_config = SettingsConfigDict(env_prefix="SWEEPQ_", env_file=".env", extra="ignore")
+
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="broker, result backend, ledger")
+    redis_password: SecretStr | None = Field(default=None, description="overrides any password in the URL")
+    redis_username: str | None = None
+    redis_ssl_cert_reqs: str | None = Field(default=None, description="required|optional|none for rediss://")
+    redis_ssl_ca_certs: str | None = None
+    key_prefix: str = Field(default="sweepq", pattern=r"^[A-Za-z0-9_\-]+$")
+    artifact_root: Path = Field(default=Path("artifacts"), description="per-trial output directories and logs")
+    lease_seconds: float = Field(default=30.0, gt=0, description="a trial's lease; a dead worker's trial is reaped after it")
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    scheduler_poll_seconds: float = Field(default=0.2, gt=0)
+    stop_grace_seconds: float = Field(default=10.0, ge=0, description="cooperative stop before a forced one")
+    stream_maxlen: int = Field(default=100_000, ge=1000, description="approximate cap of each metric stream")
+    log_tail_lines: int = Field(default=50, ge=1)

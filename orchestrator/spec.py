@@ -1,0 +1,350 @@
+"""The sweep specification: frozen pydantic models that refuse bad input with the field and the reason.
+
+The native YAML form mirrors HyperDrive's concepts (see the README's spec reference). This module is pure.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from orchestrator.space import Expression, GridError, SearchSpace, coerce_expression
+
+NAME_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+MACRO_RE = re.compile(r"\$\{([^}]*)\}")
+# Macros a command template may use; each is documented in the README.
+PLAIN_MACROS = frozenset(
+    {
+        "args",
+        "args_no_hyphens",
+        "args_json",
+        "args_json_file",
+        "args_no_boolean_flags",
+        "program",
+        "interpreter",
+        "env",
+        "output_dir",
+    }
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- trial
+
+
+class PythonTrial(_Frozen):
+    """A Python callable, called with the parameters as keyword arguments (or as one dict)."""
+
+    function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description='"package.module:function"')
+    call: Literal["kwargs", "dict"] = "kwargs"
+
+
+class CommandTrial(_Frozen):
+    """An argv template run as a subprocess without a shell; macros expand into separate arguments."""
+
+    command: tuple[str, ...] = Field(min_length=1)
+    program: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+
+    @model_validator(mode="after")
+    def _known_macros(self) -> CommandTrial:
+        for arg in self.command:
+            for macro in MACRO_RE.findall(arg):
+                if macro.startswith("envvar:") and re.fullmatch(r"envvar:[A-Za-z_]\w*", macro):
+                    continue
+                if macro not in PLAIN_MACROS:
+                    known = ", ".join(f"${{{m}}}" for m in sorted(PLAIN_MACROS))
+                    raise ValueError(f"unknown macro ${{{macro}}} in {arg!r}; known: {known}, ${{envvar:NAME}}")
+                if macro == "program" and not self.program:
+                    raise ValueError("${program} is used but trial.program is not set")
+        return self
+
+
+def _trial_kind(v: Any) -> str | None:
+    if isinstance(v, dict):
+        return "python" if "function" in v else "command" if "command" in v else None
+    return "python" if isinstance(v, PythonTrial) else "command" if isinstance(v, CommandTrial) else None
+
+
+TrialSpec = Annotated[
+    Annotated[PythonTrial, Tag("python")] | Annotated[CommandTrial, Tag("command")],
+    Discriminator(
+        _trial_kind,
+        custom_error_type="trial_kind",
+        custom_error_message="a trial is {function: 'pkg.mod:fn'} or {command: [argv, ...]}",
+    ),
+]
+
+# ---------------------------------------------------------------- parameters
+
+
+def _check_name(name: str) -> str:
+    if not re.match(NAME_RE, name):
+        raise ValueError(f"parameter name {name!r} must start with a letter or _ and hold only letters, digits, _ and -")
+    return name
+
+
+ParamName = Annotated[str, AfterValidator(_check_name)]
+
+
+class ParameterGroup(_Frozen):
+    """Nested parameters, handed to the trial as a nested dict."""
+
+    parameters: dict[ParamName, ParamNode] = Field(min_length=1)
+
+
+
+def _param_kind(v: Any) -> str:
+    if isinstance(v, ParameterGroup) or (isinstance(v, dict) and set(v) == {"parameters"}):
+        return "group"
+    return "expression"
+
+
+ParamNode = Annotated[
+    Annotated[Annotated[Expression, BeforeValidator(coerce_expression)], Tag("expression")]
+    | Annotated[ParameterGroup, Tag("group")],
+    Discriminator(_param_kind),
+]
+ParameterGroup.model_rebuild()
+
+
+
+
+def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted names to expressions, in declaration order."""
+    out: dict[str, Any] = {}
+    for name, node in params.items():
+        if isinstance(node, ParameterGroup):
+            out.update(flatten(node.parameters, f"{prefix}{name}."))
+        else:
+            out[f"{prefix}{name}"] = node
+    return out
+
+
+# ---------------------------------------------------------------- sampling
+
+
+class RandomSampling(_Frozen):
+    method: Literal["random"] = "random"
+    seed: int | None = None
+
+
+class GridSampling(_Frozen):
+    method: Literal["grid"]
+
+
+class BayesianSampling(_Frozen):
+    method: Literal["bayesian"]
+    seed: int | None = None
+    n_startup_trials: int = Field(default=10, ge=0, description="random trials before TPE takes over")
+    multivariate: bool = False
+
+
+class SobolSampling(_Frozen):
+    method: Literal["sobol"]
+    seed: int | None = None
+    scramble: bool = True
+
+
+Sampling = Annotated[RandomSampling | GridSampling | BayesianSampling | SobolSampling, Field(discriminator="method")]
+
+# ---------------------------------------------------------------- metric
+
+
+def _goal(v: Any) -> Any:
+    if isinstance(v, str):
+        v = v.strip().lower()
+        return {"max": "maximize", "min": "minimize"}.get(v, v)
+    return v
+
+
+class Metric(_Frozen):
+    name: str = Field(pattern=r"^[A-Za-z_][\w.\-/]*$")
+    goal: Annotated[Literal["maximize", "minimize"], BeforeValidator(_goal)]
+    target: float | None = Field(default=None, description="the sweep ends once a trial reaches it")
+    extra: tuple[str, ...] = Field(default=(), description="further metrics to record beside the primary one")
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether a is strictly better than b under this goal."""
+        return a > b if self.goal == "maximize" else a < b
+
+
+# ---------------------------------------------------------------- early termination
+
+
+class _Policy(_Frozen):
+    evaluation_interval: int = Field(default=1, ge=1)
+    delay_evaluation: int = Field(default=0, ge=0)
+
+
+class BanditPolicy(_Policy):
+    policy: Literal["bandit"]
+    slack_factor: float | None = Field(default=None, gt=0)
+    slack_amount: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_slack(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            given = [k for k in ("slack_factor", "slack_amount") if data.get(k) is not None]
+            if len(given) != 1:
+                raise ValueError(f"bandit needs exactly one of slack_factor and slack_amount (got {given or 'neither'})")
+        return data
+
+
+class MedianPolicy(_Policy):
+    policy: Literal["median"]
+
+
+class TruncationPolicy(_Policy):
+    policy: Literal["truncation"]
+    truncation_percentage: int = Field(ge=1, le=99)
+    exclude_finished_jobs: bool = False
+
+
+class NoPolicy(_Policy):
+    policy: Literal["none"]
+
+
+class HyperbandPolicy(_Policy):
+    """W&B's hyperband: brackets from min_iter * eta^k, or from max_iter / eta^k for k = 1..s."""
+
+    policy: Literal["hyperband"]
+    min_iter: int | None = Field(default=None, ge=1)
+    max_iter: int | None = Field(default=None, ge=1)
+    s: int | None = Field(default=None, ge=1)
+    eta: float = Field(default=3, gt=1)
+    strict: bool = False
+
+    @model_validator(mode="after")
+    def _iters(self) -> HyperbandPolicy:
+        if self.min_iter is None and self.max_iter is None:
+            raise ValueError("hyperband needs min_iter, or max_iter with s")
+        if self.max_iter is not None and self.s is None:
+            raise ValueError("hyperband with max_iter needs s (the number of brackets)")
+        return self
+
+
+class AshaPolicy(_Policy):
+    policy: Literal["asha"]
+    min_resource: int = Field(default=1, ge=1)
+    reduction_factor: float = Field(default=3, gt=1)
+    min_early_stopping_rate: int = Field(default=0, ge=0)
+
+
+OPTUNA_PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "threshold", "patient")
+
+
+class OptunaPolicy(_Policy):
+    policy: Literal["optuna"]
+    pruner: Literal["median", "percentile", "successive_halving", "hyperband", "wilcoxon", "threshold", "patient"]
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+EarlyTermination = Annotated[
+    BanditPolicy | MedianPolicy | TruncationPolicy | NoPolicy | HyperbandPolicy | AshaPolicy | OptunaPolicy,
+    Field(discriminator="policy"),
+]
+
+# ---------------------------------------------------------------- limits and resources
+
+
+class Limits(_Frozen):
+    max_total_runs: int | None = Field(default=None, ge=1)
+    max_concurrent_runs: int | None = Field(default=None, ge=1, le=1000)
+    max_duration_minutes: float | None = Field(default=None, gt=0)
+    trial_timeout_minutes: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=0, ge=0, le=100)
+
+
+class Resources(_Frozen):
+    queue: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]+$")
+    gpus_per_trial: int = Field(default=0, ge=0, le=16)
+
+    @property
+    def effective_queue(self) -> str:
+        """The queue trials go to: the one named, else gpu when trials need GPUs, else cpu."""
+        return self.queue or ("gpu" if self.gpus_per_trial else "cpu")
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+class SweepSpec(_Frozen):
+    """One sweep: what to run, over which space, how to sample, what to optimize and when to stop."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    trial: TrialSpec
+    parameters: dict[ParamName, ParamNode] = Field(min_length=1)
+    sampling: Sampling = Field(default_factory=RandomSampling)
+    metric: Metric
+    early_termination: EarlyTermination = Field(default_factory=lambda: NoPolicy(policy="none"))
+    limits: Limits = Field(default_factory=Limits)
+    resources: Resources = Field(default_factory=Resources)
+    resume_from: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if any(ord(c) < 32 for c in v):
+            raise ValueError("name must not hold control characters")
+        return v
+
+
+    @field_validator("sampling")
+    @classmethod
+    def _grid_is_discrete(cls, v: Any, info: ValidationInfo) -> Any:
+        params = info.data.get("parameters")
+        if isinstance(v, GridSampling) and params is not None:
+            try:
+                SearchSpace(flatten(params)).grid_size()
+            except GridError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("limits")
+    @classmethod
+    def _bounded(cls, v: Limits, info: ValidationInfo) -> Limits:
+        sampling = info.data.get("sampling")
+        if sampling is not None and not isinstance(sampling, GridSampling):
+            if v.max_total_runs is None and v.max_duration_minutes is None:
+                raise ValueError(f"{sampling.method} sampling needs max_total_runs or max_duration_minutes")
+        return v
+
+    @property
+    def space(self) -> SearchSpace:
+        return SearchSpace(flatten(self.parameters))
+
+    @property
+    def total_runs(self) -> int | None:
+        """The most trials this sweep will start: max_total_runs, capped by the grid size for grid sampling."""
+        if isinstance(self.sampling, GridSampling):
+            size = self.space.grid_size()
+            return min(size, self.limits.max_total_runs or size)
+        return self.limits.max_total_runs
+
+    def with_resolved_seed(self) -> SweepSpec:
+        """A copy whose seed is fixed, so that a restarted scheduler samples the same points."""
+        if getattr(self.sampling, "seed", "n/a") is None:
+            sampling = self.sampling.model_copy(update={"seed": secrets.randbelow(2**31)})
+            return self.model_copy(update={"sampling": sampling})
+        return self

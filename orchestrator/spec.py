@@ -325,9 +325,9 @@ class SweepSpec(_Frozen):
     @classmethod
     def _bounded(cls, v: Limits, info: ValidationInfo) -> Limits:
         sampling = info.data.get("sampling")
-        if sampling is not None and not isinstance(sampling, GridSampling):
-            if v.max_total_runs is None and v.max_duration_minutes is None:
-                raise ValueError(f"{sampling.method} sampling needs max_total_runs or max_duration_minutes")
+        unbounded = v.max_total_runs is None and v.max_duration_minutes is None
+        if sampling is not None and not isinstance(sampling, GridSampling) and unbounded:
+            raise ValueError(f"{sampling.method} sampling needs max_total_runs or max_duration_minutes")
         return v
 
     @property

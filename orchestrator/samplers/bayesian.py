@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 from optuna.trial import TrialState, create_trial
@@ -39,7 +39,7 @@ class BayesianSampler:
                 n_startup_trials=n_startup_trials,
                 multivariate=multivariate,
             )
-        direction = "maximize" if goal == "maximize" else "minimize"
+        direction: Literal["maximize", "minimize"] = "maximize" if goal == "maximize" else "minimize"
         self.study = optuna.create_study(direction=direction, sampler=tpe)
         self._numbers: dict[tuple[str, int], int] = {}
         self._told: set[tuple[str, int]] = set()

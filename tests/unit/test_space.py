@@ -141,7 +141,7 @@ def test_grid_counts_equal_values_once_but_keeps_types_apart() -> None:
 
 @pytest.mark.parametrize("raw", [{"uniform": [0, 1]}, {"normal": [0, 1]}, {"randint": [3]}, {"quniform": [0, 4, 1]}])
 def test_grid_refuses_anything_but_choice(raw: object) -> None:
-    with pytest.raises(GridError, match="parameter 'x'.*grid sampling supports only choice"):
+    with pytest.raises(GridError, match=r"parameter 'x'.*grid sampling supports only choice"):
         SearchSpace({"x": expr(raw)}).grid_size()
 
 

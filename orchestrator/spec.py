@@ -182,10 +182,6 @@ class Metric(_Frozen):
     target: float | None = Field(default=None, description="the sweep ends once a trial reaches it")
     extra: tuple[str, ...] = Field(default=(), description="further metrics to record beside the primary one")
 
-    def better(self, a: float, b: float) -> bool:
-        """Whether a is strictly better than b under this goal."""
-        return a > b if self.goal == "maximize" else a < b
-
 
 # ---------------------------------------------------------------- early termination
 

@@ -7,7 +7,7 @@ stored trials through observe(), so a sampler must accept any trial (its own, or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 TrialState = Literal["queued", "running", "completed", "failed", "stopped", "canceled"]
@@ -26,7 +26,6 @@ class TrialRecord:
     params: Mapping[str, Any]
     state: TrialState = "queued"
     value: float | None = None
-    values: tuple[float, ...] | None = field(default=None)
     source: str = ""  # the sweep a warm-start trial comes from; "" for this sweep's own trials
 
     @property

@@ -246,9 +246,6 @@ class AshaPolicy(_Policy):
     min_early_stopping_rate: int = Field(default=0, ge=0)
 
 
-OPTUNA_PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "threshold", "patient")
-
-
 class OptunaPolicy(_Policy):
     policy: Literal["optuna"]
     pruner: Literal["median", "percentile", "successive_halving", "hyperband", "wilcoxon", "threshold", "patient"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -11,24 +12,24 @@ from rich.text import Text
 from orchestrator.spec import CommandTrial, GridSampling, SweepSpec
 
 
+def _fields(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(exclude_none=True)
+
+
+def _pairs(fields: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
 def _policy_text(spec: SweepSpec) -> str:
-    et = spec.early_termination.model_dump(exclude_none=True)
+    et = _fields(spec.early_termination)
     name = et.pop("policy")
-    if name == "none":
-        return "none (every trial runs to its end)"
-    return f"{name}(" + ", ".join(f"{k}={v}" for k, v in et.items()) + ")"
-
-
-def _limits_text(spec: SweepSpec) -> str:
-    lim = spec.limits.model_dump(exclude_none=True)
-    return ", ".join(f"{k}={v}" for k, v in lim.items())
+    return "none (every trial runs to its end)" if name == "none" else f"{name}({_pairs(et)})"
 
 
 def _sampling_text(spec: SweepSpec) -> str:
-    s = spec.sampling.model_dump(exclude_none=True)
-    method = s.pop("method")
-    extra = ", ".join(f"{k}={v}" for k, v in s.items())
-    return f"{method}{f' ({extra})' if extra else ''}"
+    s = _fields(spec.sampling)
+    method, extra = s.pop("method"), _pairs(s)
+    return f"{method} ({extra})" if extra else method
 
 
 def warnings_of(spec: SweepSpec) -> list[str]:
@@ -61,7 +62,7 @@ def spec_summary(spec: SweepSpec) -> Group:
         ("metric", f"{spec.metric.name} ({spec.metric.goal}"
          + (f", target {spec.metric.target}" if spec.metric.target is not None else "") + ")"),
         ("early termination", _policy_text(spec)),
-        ("limits", _limits_text(spec) or "none"),
+        ("limits", _pairs(_fields(spec.limits)) or "none"),
         ("resources", f"queue {spec.resources.effective_queue}, {spec.resources.gpus_per_trial} GPU(s) per trial"),
     ]
     if isinstance(spec.sampling, GridSampling):

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from orchestrator.client import Sweep, SweepClient
 from orchestrator.loading import SpecError, load_spec
+from orchestrator.progress import sweeps_table, trials_table
+from orchestrator.settings import Settings
 from orchestrator.summary import spec_summary
 
 app = typer.Typer(
@@ -25,6 +34,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
+EXPLICIT_REDIS: list[str] = []  # a --redis given on the command line (local mode then uses it)
 SPEC_ARG = typer.Argument(..., help="Path to a sweep spec (YAML or JSON).", show_default=False)
 
 
@@ -48,8 +58,35 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    redis_url: str | None = typer.Option(
+        None, "--redis", help="Redis URL (broker and ledger); default $SWEEPQ_REDIS_URL, else redis://127.0.0.1:6379/0."
+    ),
 ) -> None:
     """Distributed hyperparameter sweeps on Celery + Redis + Optuna."""
+    if redis_url:
+        os.environ["SWEEPQ_REDIS_URL"] = redis_url  # every process this command starts inherits it
+        EXPLICIT_REDIS.append(redis_url)
+
+
+def settings() -> Settings:
+    """Settings from the environment, with a readable error instead of a traceback when one is invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err_console.print(f"[bold red]invalid settings[/]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+def client() -> SweepClient:
+    return SweepClient(settings=settings())
+
+
+def open_sweep(sweep_id: str) -> Sweep:
+    try:
+        return client().sweep(sweep_id)
+    except KeyError:
+        err_console.print(f"[bold red]no sweep[/] {escape(sweep_id)}")
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -62,6 +99,103 @@ def validate(spec: Path = SPEC_ARG) -> None:
         raise typer.Exit(2) from None
     console.print(spec_summary(parsed))
     console.print(f"[green]valid[/]: {spec}")
+
+
+@app.command()
+def submit(
+    spec: Path = SPEC_ARG,
+    wait: bool = typer.Option(False, "--wait", help="Wait for the sweep to end, with a progress bar."),
+) -> None:
+    """Submit a sweep to the scheduler serving this Redis; prints its id."""
+    try:
+        sweep = client().submit(spec)
+    except SpecError as exc:
+        report_spec_error(exc)
+        raise typer.Exit(2) from None
+    console.print(sweep.id, highlight=False)
+    if wait:
+        final = sweep.wait(progress=True)
+        console.print(f"{escape(sweep.id)}: {final['status']} ({escape(str(final.get('reason')))})", highlight=False)
+
+
+@app.command()
+def status(
+    sweep_id: str | None = typer.Argument(None, help="A sweep id; all sweeps when omitted."),
+    watch_: bool = typer.Option(False, "--watch", help="Follow the sweep with a live progress bar until it ends."),
+) -> None:
+    """Show every sweep (or one) with its progress and best value."""
+    if sweep_id is None:
+        console.print(sweeps_table(client().sweeps()))
+        return
+    sweep = open_sweep(sweep_id)
+    if watch_:
+        sweep.wait(progress=True)
+    console.print(sweeps_table([sweep.status()]))
+
+
+@app.command()
+def trials(
+    sweep_id: str = typer.Argument(..., help="A sweep id."),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+) -> None:
+    """List a sweep's trials with their state, metric, parameters and errors."""
+    sweep = open_sweep(sweep_id)
+    rows = sweep.trials()
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        write_csv(rows, sys.stdout)
+    elif fmt == "table":
+        console.print(trials_table(rows, sweep.spec.metric.name))
+    else:
+        err_console.print(f"[bold red]--format[/]: {escape(fmt)!r} is not one of table, json, csv")
+        raise typer.Exit(2)
+
+
+@app.command()
+def best(
+    sweep_id: str = typer.Argument(..., help="A sweep id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the best trial as JSON."),
+) -> None:
+    """Print the best trial and its parameters."""
+    sweep = open_sweep(sweep_id)
+    trial = sweep.best_trial()
+    if trial is None:
+        err_console.print(f"{escape(sweep_id)}: no completed trial with a metric yet")
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(json.dumps(trial, indent=2))
+        return
+    print_best(sweep.spec.metric.name, trial)
+
+
+def print_best(metric: str, trial: dict[str, Any]) -> None:
+    value = trial.get("best") if trial.get("best") is not None else trial.get("value")
+    console.print(f"[bold]best trial[/] #{trial['number']}: {escape(metric)} = {value}", highlight=False)
+    for name, v in sorted((trial.get("params") or {}).items()):
+        console.print(f"  {escape(name)} = {escape(repr(v))}", highlight=False)
+
+
+@app.command()
+def cancel(sweep_id: str = typer.Argument(..., help="A sweep id.")) -> None:
+    """Cancel a sweep: queued trials are dropped, running ones stopped (and killed after the grace period)."""
+    open_sweep(sweep_id).cancel()
+    console.print(f"cancel requested: {escape(sweep_id)}")
+
+
+def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
+    """Trials as CSV: fixed columns, then one column per parameter."""
+    names = sorted({k for r in rows for k in (r.get("params") or {})})
+    columns = ["number", "status", "value", "best", "reports", "attempt", "started", "ended", "worker", "error"]
+    writer = csv.writer(out)
+    writer.writerow(columns + names)
+    for r in rows:
+        writer.writerow([r.get(c) for c in columns] + [(r.get("params") or {}).get(n) for n in names])
+
+
+from orchestrator import cli_processes  # noqa: E402  - registers scheduler, worker, flower and run
+
+cli_processes.register(app)
 
 
 def main() -> None:

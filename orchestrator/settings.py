@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +17,7 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="broker, result backend, ledger")
     redis_password: SecretStr | None = Field(default=None, description="overrides any password in the URL")
     redis_username: str | None = None
-    redis_ssl_cert_reqs: str | None = Field(default=None, description="required|optional|none for rediss://")
+    redis_ssl_cert_reqs: Literal["required", "optional", "none"] | None = Field(default=None, description="for rediss://")
     redis_ssl_ca_certs: str | None = None
     key_prefix: str = Field(default="sweepq", pattern=r"^[A-Za-z0-9_\-]+$")
     artifact_root: Path = Field(default=Path("artifacts"), description="per-trial output directories and logs")
@@ -26,3 +27,10 @@ class Settings(BaseSettings):
     stop_grace_seconds: float = Field(default=10.0, ge=0, description="cooperative stop before a forced one")
     stream_maxlen: int = Field(default=100_000, ge=1000, description="approximate cap of each metric stream")
     log_tail_lines: int = Field(default=50, ge=1)
+    scheduler_lock_seconds: float = Field(default=10.0, gt=0, description="a dead scheduler's lock frees after it")
+    visibility_timeout_seconds: int = Field(
+        default=3600, ge=60, description="kombu re-queues an unacknowledged trial message after it (leases cover less)"
+    )
+    worker_max_trials_per_child: int | None = Field(
+        default=None, ge=1, description="recycle a pool process after N trials (GPU workers always use 1)"
+    )

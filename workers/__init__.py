@@ -1,4 +1,10 @@
-"""sweepq workers: the Celery side that runs trials (built by the execution issue).
+"""sweepq workers: the Celery app, the trial task and its runners, and report() for trial code.
 
-Nothing here connects or creates an app at import time.
+`from workers import report` is the public API for Python trials; everything else is the worker's internals.
 """
+
+from __future__ import annotations
+
+from workers.reporting import TrialStopped, report
+
+__all__ = ["TrialStopped", "report"]

@@ -1,0 +1,133 @@
+"""The long-running `sweepq` commands: scheduler, worker, flower, and `run` (local mode)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from orchestrator.loading import SpecError, load_spec
+from orchestrator.local import LocalCluster, LocalError
+from orchestrator.progress import trials_table, watch
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def scheduler(loglevel: str = typer.Option("INFO", "--loglevel", help="DEBUG, INFO, WARNING or ERROR.")) -> None:
+    """Run the scheduler: turns submitted sweeps into trial tasks until stopped (SIGTERM or Ctrl-C)."""
+    from orchestrator.cli import settings
+    from orchestrator.scheduler import Scheduler
+
+    _logging(loglevel)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    Scheduler(settings()).run(stop)
+
+
+def gpu_slot_list(gpus: str, per_trial: int) -> list[str]:
+    """GPU ids grouped into per-trial slots: "0,1,2,3" with 2 per trial gives ["0,1", "2,3"]; "all" asks nvidia-smi."""
+    if gpus.strip() == "all":
+        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True)
+        ids = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+    else:
+        ids = [g.strip() for g in gpus.split(",") if g.strip()]
+    if not ids or len(ids) % per_trial:
+        raise typer.BadParameter(f"{len(ids)} GPU(s) cannot be split into slots of {per_trial}", param_hint="--gpus")
+    return [",".join(ids[i : i + per_trial]) for i in range(0, len(ids), per_trial)]
+
+
+def worker(
+    queues: str = typer.Option("cpu", "--queues", "-Q", help="Comma-separated queues to take trials from."),
+    concurrency: int | None = typer.Option(None, "--concurrency", "-c", min=1, help="Trials at once (default: CPUs)."),
+    gpus: str | None = typer.Option(None, "--gpus", help="GPU ids (0,1,...) or 'all': one trial per GPU slot."),
+    gpus_per_trial: int = typer.Option(1, "--gpus-per-trial", min=1, help="GPUs in each slot."),
+    name: str | None = typer.Option(None, "--name", "-n", help="Worker node name (default celery@host)."),
+    loglevel: str = typer.Option("INFO", "--loglevel"),
+) -> None:
+    """Run a worker: a Celery prefork worker that runs trials from the given queues."""
+    from orchestrator.cli import settings
+    from workers.app import GPU_ENV, create_app
+
+    argv = ["worker", "-Q", queues, "-P", "prefork", "-E", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
+    if gpus:
+        slots = gpu_slot_list(gpus, gpus_per_trial)
+        if concurrency is not None and concurrency != len(slots):
+            raise typer.BadParameter(f"a GPU worker runs one trial per slot ({len(slots)})", param_hint="--concurrency")
+        os.environ[GPU_ENV] = ";".join(slots)
+        concurrency = len(slots)
+        argv += ["--max-tasks-per-child", "1"]  # a fresh process per trial frees its GPU memory
+    argv += ["-c", str(concurrency or os.cpu_count() or 1)]
+    if name:
+        argv += ["-n", name]
+    create_app(settings()).worker_main(argv)
+
+
+def flower(
+    port: int = typer.Option(5555, "--port"),
+    address: str = typer.Option("127.0.0.1", "--address", help="Interface to listen on."),
+    basic_auth: str | None = typer.Option(None, "--basic-auth", help="user:password (several separated by ',')."),
+) -> None:
+    """Start Flower against the configured broker: workers, trial tasks and their arguments, revoke buttons."""
+    from orchestrator.cli import settings
+    from workers.app import create_app
+
+    argv = ["flower", f"--port={port}", f"--address={address}"]
+    if basic_auth:
+        argv.append(f"--basic-auth={basic_auth}")
+    create_app(settings()).start(argv)
+
+
+SPEC_ARG = typer.Argument(..., help="Path to a sweep spec (YAML or JSON).", show_default=False)
+
+
+def run(
+    spec: Path = SPEC_ARG,
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes (trials at once)."),
+    redis_url: str | None = typer.Option(None, "--redis", help="Use this Redis instead of a private one."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Run a sweep on this machine: a private Redis, the scheduler and N workers; prints the best trial."""
+    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_best, report_spec_error, settings
+    from orchestrator.client import SweepClient
+
+    try:
+        parsed = load_spec(spec)
+    except SpecError as exc:
+        report_spec_error(exc)
+        raise typer.Exit(2) from None
+    url = redis_url or (EXPLICIT_REDIS[-1] if EXPLICIT_REDIS else None)
+    try:
+        with LocalCluster([parsed.resources.effective_queue], workers, url) as cluster:
+            assert cluster.redis_url is not None
+            sweep = SweepClient(cluster.redis_url, settings=settings()).submit(parsed)
+            err_console.print(f"sweep [bold]{escape(sweep.id)}[/] on {escape(cluster.redis_url)} with {workers} worker(s)")
+            try:
+                final = watch(sweep, timeout=None, progress=progress, poll=0.25, check=cluster.check)
+            except KeyboardInterrupt:
+                err_console.print("interrupted: canceling the sweep and stopping the local processes")
+                sweep.cancel()
+                raise typer.Exit(130) from None
+            rows, best = sweep.trials(), sweep.best_trial()
+    except LocalError as exc:
+        err_console.print(f"[bold red]local mode failed[/]: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    console.print(trials_table(rows, parsed.metric.name))
+    console.print(f"sweep {escape(sweep.id)}: {final['status']} ({escape(str(final.get('reason')))})", highlight=False)
+    if best is None:
+        err_console.print("no trial produced a metric")
+        raise typer.Exit(1)
+    print_best(parsed.metric.name, best)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (scheduler, worker, flower, run):
+        app.command()(command)

@@ -1,0 +1,124 @@
+"""The Python API: SweepClient submits and lists sweeps; Sweep watches, queries and cancels one."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from orchestrator.loading import load_spec
+from orchestrator.runtime import best_of
+from orchestrator.settings import Settings
+from orchestrator.spec import SweepSpec
+from orchestrator.store.connection import redis_client
+from orchestrator.store.keys import Keys
+from orchestrator.store.ledger import Ledger
+from orchestrator.store.streams import read_reports
+
+ENDED = ("completed", "canceled", "failed")
+TRIAL_FIELDS = (
+    "number", "status", "params", "value", "best", "reports", "attempt", "created", "started", "ended",
+    "worker", "gpu", "task_id", "error", "exit_code", "final_metrics", "log_tail",
+)
+
+
+def new_sweep_id(name: str) -> str:
+    """A readable, unique sweep id: the name as a slug plus a random suffix."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "sweep"
+    return f"{slug}-{uuid.uuid4().hex[:8]}"
+
+
+class SweepClient:
+    """Talks to the ledger in Redis; sweeps run once a scheduler and workers serve that Redis."""
+
+    def __init__(self, redis_url: str | None = None, *, settings: Settings | None = None) -> None:
+        base = settings or Settings()
+        self.settings = base if redis_url is None else base.model_copy(update={"redis_url": redis_url})
+        self.ledger = Ledger(redis_client(self.settings), Keys(self.settings.key_prefix))
+
+    def submit(self, spec: str | Path | dict[str, Any] | SweepSpec) -> Sweep:
+        """Validate the spec (SpecError names each bad field; nothing is created then) and queue the sweep."""
+        resolved = load_spec(spec).with_resolved_seed()
+        for earlier in resolved.resume_from:
+            if self.ledger.sweep(earlier) is None:
+                raise ValueError(f"resume_from: no sweep {earlier!r} in this Redis")
+        sweep_id = new_sweep_id(resolved.name)
+        doc = {"name": resolved.name, "spec": resolved.model_dump(mode="json"), "status": "pending",
+               "created": time.time(), "next_number": 0, "counts": {}, "best": None, "total": resolved.total_runs}
+        while not self.ledger.create_sweep(sweep_id, doc):
+            sweep_id = new_sweep_id(resolved.name)
+        return Sweep(self, sweep_id)
+
+    def sweep(self, sweep_id: str) -> Sweep:
+        """A handle on an existing sweep (KeyError if there is none)."""
+        if self.ledger.sweep(sweep_id) is None:
+            raise KeyError(f"no sweep {sweep_id!r}")
+        return Sweep(self, sweep_id)
+
+    def sweeps(self) -> list[dict[str, Any]]:
+        """Every sweep's summary, oldest first."""
+        return [s for s in (Sweep(self, i).status() for i in self.ledger.sweep_ids()) if s]
+
+
+class Sweep:
+    """One sweep: its status, trials, best trial and metrics, straight from the ledger."""
+
+    def __init__(self, client: SweepClient, sweep_id: str) -> None:
+        self.client = client
+        self.id = sweep_id
+
+    def __repr__(self) -> str:
+        return f"Sweep({self.id!r})"
+
+    @property
+    def spec(self) -> SweepSpec:
+        return SweepSpec.model_validate(self._doc()["spec"])
+
+    def _doc(self) -> dict[str, Any]:
+        doc = self.client.ledger.sweep(self.id)
+        if doc is None:
+            raise KeyError(f"no sweep {self.id!r}")
+        return doc
+
+    def status(self) -> dict[str, Any]:
+        """id, name, status, why it ended, trial counts by state, total, best {number, value} and times."""
+        doc = self._doc()
+        keys = ("name", "status", "reason", "counts", "total", "best", "created", "started", "ended")
+        return {"id": self.id, **{k: doc.get(k) for k in keys}, "metric": doc["spec"]["metric"]}
+
+    def trials(self) -> list[dict[str, Any]]:
+        """Every trial as a plain dict (params with dotted names for nested groups), by number."""
+        return [{k: r.get(k) for k in TRIAL_FIELDS} for r in self.client.ledger.trials(self.id)]
+
+    def best_trial(self) -> dict[str, Any] | None:
+        """The completed or stopped trial with the best primary metric (best report or final value)."""
+        goal = self._doc()["spec"]["metric"]["goal"]
+        finished = [t for t in self.trials() if t["status"] in ("completed", "stopped")]
+        scored = [(v, t) for t in finished if (v := best_of(t, goal)) is not None]
+        if not scored:
+            return None
+        pick = max if goal == "maximize" else min
+        return pick(scored, key=lambda item: item[0])[1]
+
+    def metrics(self, trial: int | None = None) -> list[dict[str, Any]]:
+        """Every intermediate report (trial, attempt, step, values, time), oldest first."""
+        reports = read_reports(self.client.ledger.r, self.client.ledger.keys, self.id, trial)
+        return [
+            {"trial": r.trial, "attempt": r.attempt, "step": r.step, "values": r.values, "time": r.time} for r in reports
+        ]
+
+    def cancel(self) -> None:
+        """End the sweep now: queued trials are canceled, running ones stopped (then killed after the grace)."""
+        self.client.ledger.update_sweep(self.id, {"cancel_requested": True})
+        self.client.ledger.notify(f"sweep {self.id}")
+
+    def done(self) -> bool:
+        return self._doc().get("status") in ENDED
+
+    def wait(self, timeout: float | None = None, progress: bool = True, poll: float = 0.5) -> dict[str, Any]:
+        """Block until the sweep ends (TimeoutError after `timeout` seconds); shows a progress bar if asked."""
+        from orchestrator.progress import watch
+
+        return watch(self, timeout=timeout, progress=progress, poll=poll)

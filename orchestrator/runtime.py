@@ -1,0 +1,121 @@
+"""A sweep as the scheduler holds it in memory: its spec, trial records and sampler, rebuilt from the ledger.
+
+Pure (no I/O): the scheduler feeds it records it read and asks it for a scheduling snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.samplers import Sampler, TrialRecord, create_sampler
+from orchestrator.scheduling import SweepSnapshot, TrialView
+from orchestrator.spec import SweepSpec
+from orchestrator.store.codec import metric_float
+
+MAX_DEFAULT_CONCURRENCY = 1000
+
+
+def sampler_value(record: dict[str, Any]) -> float | None:
+    """What a sampler learns from a trial: the final value if completed, the best reported one if stopped."""
+    if record.get("status") == "completed":
+        return metric_float(record.get("value"))
+    if record.get("status") == "stopped":
+        return metric_float(record.get("best"))
+    return None
+
+
+def to_record(rec: dict[str, Any]) -> TrialRecord:
+    status = rec.get("status", "queued")
+    return TrialRecord(int(rec["number"]), rec.get("params", {}), status, sampler_value(rec))
+
+
+def best_of(rec: dict[str, Any], goal: str) -> float | None:
+    """The best value a trial produced: its best report or its final value, NaN excluded."""
+    values = [v for v in (metric_float(rec.get("best")), metric_float(rec.get("value"))) if v is not None and v == v]
+    if not values:
+        return None
+    return max(values) if goal == "maximize" else min(values)
+
+
+@dataclass
+class SweepRuntime:
+    """One unfinished sweep: spec, every trial's latest record, and a sampler that has seen all of them."""
+
+    sweep_id: str
+    spec: SweepSpec
+    doc: dict[str, Any]
+    trials: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sampler: Sampler | None = None
+    leases: dict[int, bool] = field(default_factory=dict)
+    total_runs: int | None = None
+
+    @classmethod
+    def build(cls, sweep_id: str, doc: dict[str, Any], records: list[dict[str, Any]]) -> SweepRuntime:
+        spec = SweepSpec.model_validate(doc["spec"])
+        rt = cls(sweep_id, spec, doc, {int(r["number"]): r for r in records}, total_runs=spec.total_runs)
+        rt.sampler = create_sampler(spec, (to_record(r) for r in records))
+        return rt
+
+    def update(self, record: dict[str, Any]) -> None:
+        """Take a fresh trial record; the sampler learns of it when its state changed."""
+        number = int(record["number"])
+        old = self.trials.get(number)
+        self.trials[number] = record
+        if self.sampler is not None and (old is None or old.get("status") != record.get("status")):
+            self.sampler.observe(to_record(record))
+
+    @property
+    def in_flight(self) -> list[int]:
+        return [n for n, r in self.trials.items() if r.get("status") in ("queued", "running")]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(str(r.get("status")) for r in self.trials.values()))
+
+    def best(self) -> tuple[int, float] | None:
+        goal = self.spec.metric.goal
+        usable = [(n, r) for n, r in self.trials.items() if r.get("status") != "failed"]
+        scored = [(n, v) for n, r in usable if (v := best_of(r, goal)) is not None]
+        if not scored:
+            return None
+        pick = max if goal == "maximize" else min
+        return pick(scored, key=lambda item: item[1])
+
+    def concurrency(self) -> int:
+        limit = self.spec.limits.max_concurrent_runs
+        if limit is not None:
+            return limit
+        return min(self.total_runs or MAX_DEFAULT_CONCURRENCY, MAX_DEFAULT_CONCURRENCY)
+
+    def snapshot(self, now: float | None = None, stop_grace_seconds: float = 10.0) -> SweepSnapshot:
+        spec = self.spec
+        minutes = spec.limits.max_duration_minutes
+        views = tuple(
+            TrialView(
+                number=n,
+                status=str(r.get("status")),
+                attempt=int(r.get("attempt", 1)),
+                best=best_of(r, spec.metric.goal),
+                lease_alive=self.leases.get(n) if r.get("status") == "running" else None,
+                stop_reason=r.get("stop_reason"),
+                stop_requested_at=r.get("stop_requested_at"),
+                revoked=bool(r.get("revoked")),
+            )
+            for n, r in sorted(self.trials.items())
+        )
+        return SweepSnapshot(
+            now=time.time() if now is None else now,
+            started=float(self.doc.get("started") or self.doc.get("created") or time.time()),
+            next_number=int(self.doc.get("next_number", 0)),
+            trials=views,
+            goal=spec.metric.goal,
+            max_total_runs=self.total_runs,
+            max_concurrent_runs=self.concurrency(),
+            max_duration_seconds=None if minutes is None else minutes * 60,
+            max_retries=spec.limits.max_retries,
+            target=spec.metric.target,
+            cancel_requested=bool(self.doc.get("cancel_requested")),
+            stop_grace_seconds=stop_grace_seconds,
+        )

@@ -1,0 +1,258 @@
+"""The scheduler process: read the ledger, decide with orchestrator.scheduling, apply the commands.
+
+One scheduler leads at a time (a lock with a TTL); a restarted or standby one takes over by reloading every
+unfinished sweep from Redis, so no trial is lost or started twice (trial numbers are allocated in the ledger
+before a task is sent, and a re-sent task for a trial that already runs is dropped by the worker's lease).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import redis
+from celery import Celery
+
+from orchestrator.runtime import SweepRuntime
+from orchestrator.scheduling import (
+    CancelQueued,
+    Command,
+    EndTrial,
+    FinishSweep,
+    RequestStop,
+    RetryTrial,
+    Revoke,
+    StartTrial,
+    step,
+)
+from orchestrator.settings import Settings
+from orchestrator.spec import PythonTrial
+from orchestrator.store.connection import redis_client
+from orchestrator.store.keys import Keys
+from orchestrator.store.ledger import Ledger, text
+
+log = logging.getLogger("sweepq.scheduler")
+ACTIVE = ("pending", "running")
+FULL_TICK_SECONDS = 1.0
+
+
+class Scheduler:
+    """Drives every unfinished sweep; `run()` until `stop` is set."""
+
+    def __init__(self, settings: Settings, app: Celery | None = None, client: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.client = client or redis_client(settings)
+        self.ledger = Ledger(self.client, Keys(settings.key_prefix))
+        self._app = app
+        self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        self.sweeps: dict[str, SweepRuntime] = {}
+        self.leading = False
+
+    @property
+    def app(self) -> Celery:
+        if self._app is None:
+            from workers.app import create_app
+
+            self._app = create_app(self.settings)
+        return self._app
+
+    # -- loop ---------------------------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        last_full = 0.0
+        try:
+            while not stop.is_set():
+                if not self._lead():
+                    stop.wait(self.settings.scheduler_poll_seconds)
+                    continue
+                changed = self._drain_inbox()
+                now = time.monotonic()
+                full = now - last_full >= FULL_TICK_SECONDS
+                if full:
+                    last_full = now
+                self.tick(changed, full)
+        finally:
+            self.ledger.release(self.ledger.keys.scheduler_lock, self.owner)
+
+    def _lead(self) -> bool:
+        """Hold the leader lock; on gaining it, reload every unfinished sweep from Redis."""
+        held = self.ledger.hold(self.ledger.keys.scheduler_lock, self.owner, self.settings.scheduler_lock_seconds)
+        if held and not self.leading:
+            log.info("scheduler %s leads; loading unfinished sweeps", self.owner)
+            self.sweeps.clear()
+            for sweep_id in self.ledger.sweep_ids():
+                self._load(sweep_id)
+        self.leading = held
+        return held
+
+    def _drain_inbox(self) -> dict[str, set[int]]:
+        """Wait briefly for inbox messages; returns the trials that changed per sweep (new sweeps load here)."""
+        first = self.client.blpop([self.ledger.keys.inbox], timeout=self.settings.scheduler_poll_seconds)
+        if first is None:
+            return {}
+        rest: Any = self.client.lpop(self.ledger.keys.inbox, 10_000) or []
+        messages = [first[1], *rest]
+        changed: dict[str, set[int]] = defaultdict(set)
+        for raw in messages:
+            kind, _, body = text(raw).partition(" ")
+            if kind == "sweep":
+                self._load(body)
+                changed.setdefault(body, set())
+            elif kind == "trial":
+                sweep_id, _, number = body.partition(" ")
+                changed[sweep_id].add(int(number))
+        return changed
+
+    def _load(self, sweep_id: str) -> None:
+        """(Re)load a sweep from the ledger if it is unfinished; re-send tasks never confirmed as sent."""
+        doc = self.ledger.sweep(sweep_id)
+        if doc is None or doc.get("status") not in ACTIVE:
+            self.sweeps.pop(sweep_id, None)
+            return
+        if sweep_id in self.sweeps:
+            self.sweeps[sweep_id].doc = doc
+            return
+        records = self.ledger.trials(sweep_id)
+        try:
+            rt = SweepRuntime.build(sweep_id, doc, records)
+        except Exception as exc:  # a spec this version cannot read must not stop the other sweeps
+            log.exception("cannot load sweep %s", sweep_id)
+            self.ledger.update_sweep(sweep_id, {"status": "failed", "reason": f"cannot load: {exc}", "ended": time.time()})
+            return
+        if doc.get("status") == "pending":
+            rt.doc.update(status="running", started=time.time())
+            self.ledger.update_sweep(sweep_id, {"status": "running", "started": rt.doc["started"]})
+        self.sweeps[sweep_id] = rt
+        unsent = [r for r in records if r.get("status") == "queued" and not r.get("dispatched")]
+        self._dispatch(rt, unsent)
+
+    def tick(self, changed: dict[str, set[int]], full: bool) -> None:
+        """Refresh what changed (everything in flight on a full tick), then step each affected sweep."""
+        targets = list(self.sweeps) if full else [s for s in changed if s in self.sweeps]
+        for sweep_id in targets:
+            rt = self.sweeps[sweep_id]
+            numbers = set(changed.get(sweep_id, ()))
+            if full:
+                numbers |= set(rt.in_flight)
+                rt.doc = self.ledger.sweep(sweep_id) or rt.doc
+            for record in self.ledger.trials(sweep_id, numbers):
+                rt.update(record)
+            if full:
+                running = [n for n, r in rt.trials.items() if r.get("status") == "running"]
+                rt.leases = self.ledger.lease_holders(sweep_id, running)
+            try:
+                self.apply(rt, step(rt.snapshot(stop_grace_seconds=self.settings.stop_grace_seconds), rt.sampler))  # type: ignore[arg-type]
+            finally:
+                rt.leases = {}
+            self._publish_counts(rt)
+
+    # -- commands -----------------------------------------------------------------------------------------
+    def apply(self, rt: SweepRuntime, commands: list[Command]) -> None:
+        starts = [c for c in commands if isinstance(c, StartTrial)]
+        if starts:
+            self._start(rt, starts)
+        for c in commands:
+            if isinstance(c, RetryTrial):
+                self._retry(rt, c)
+            elif isinstance(c, EndTrial):
+                fields = {"status": c.status, "ended": time.time(), "error": c.reason}
+                self.ledger.transition(
+                    rt.sweep_id, c.number, ["running"], fields, attempt=c.attempt, only_without_lease=True
+                )
+            elif isinstance(c, CancelQueued):
+                for n in c.numbers:
+                    fields = {"status": "canceled", "ended": time.time(), "error": c.reason}
+                    self.ledger.transition(rt.sweep_id, n, ["queued"], fields)
+            elif isinstance(c, RequestStop):
+                self._request_stop(rt, c)
+            elif isinstance(c, Revoke):
+                self._revoke(rt, c)
+            elif isinstance(c, FinishSweep):
+                self._finish(rt, c)
+
+    def _start(self, rt: SweepRuntime, starts: list[StartTrial]) -> None:
+        now = time.time()
+        records = [
+            {"number": c.number, "attempt": 1, "params": c.params, "status": "queued", "created": now,
+             "dispatched": False, "task_id": uuid.uuid4().hex}
+            for c in starts
+        ]
+        next_number = max(c.number for c in starts) + 1
+        self.ledger.create_trials(rt.sweep_id, records, next_number)
+        rt.doc["next_number"] = next_number
+        for record in records:
+            rt.update(record)
+        self._dispatch(rt, records)
+
+    def _retry(self, rt: SweepRuntime, c: RetryTrial) -> None:
+        fields = {"status": "queued", "attempt": c.attempt, "dispatched": False, "task_id": uuid.uuid4().hex,
+                  "error": c.reason, "started": None, "worker": None}
+        prev = c.attempt - 1
+        if self.ledger.transition(rt.sweep_id, c.number, ["running"], fields, attempt=prev, only_without_lease=True):
+            record = self.ledger.trial(rt.sweep_id, c.number)
+            if record is not None:
+                rt.update(record)
+                self._dispatch(rt, [record])
+
+    def _dispatch(self, rt: SweepRuntime, records: list[dict[str, Any]]) -> None:
+        """Send one Celery task per trial, then mark each as sent (unsent ones are re-sent after a restart)."""
+        if not records:
+            return
+        spec = rt.spec
+        limit = spec.limits.trial_timeout_minutes
+        options: dict[str, Any] = {}
+        if limit is not None:
+            grace = self.settings.stop_grace_seconds + 30
+            options["time_limit"] = limit * 60 + grace
+            if isinstance(spec.trial, PythonTrial):
+                options["soft_time_limit"] = limit * 60
+        queue = spec.resources.effective_queue
+        with self.app.producer_or_acquire() as producer:
+            for r in records:
+                self.app.send_task(
+                    "sweepq.trial",
+                    kwargs={"sweep": rt.sweep_id, "trial": r["number"], "attempt": r["attempt"], "params": r["params"],
+                            "name": spec.name},
+                    task_id=r["task_id"], queue=queue, producer=producer,
+                    shadow=f"sweepq.trial {spec.name} #{r['number']}", **options,
+                )
+        pipe = self.client.pipeline(transaction=False)
+        for r in records:
+            pipe.hset(self.ledger.keys.trial(rt.sweep_id, r["number"]), "dispatched", "true")
+            r["dispatched"] = True
+        pipe.execute()
+
+    def _request_stop(self, rt: SweepRuntime, c: RequestStop) -> None:
+        self.ledger.request_stop(rt.sweep_id, c.numbers, c.reason)
+        now = time.time()
+        for n in c.numbers:
+            self.ledger.update_trial(rt.sweep_id, n, {"stop_reason": c.reason, "stop_requested_at": now})
+            rt.trials[n].update(stop_reason=c.reason, stop_requested_at=now)
+
+    def _revoke(self, rt: SweepRuntime, c: Revoke) -> None:
+        ids = [rt.trials[n]["task_id"] for n in c.numbers if rt.trials[n].get("task_id")]
+        if ids:
+            self.app.control.revoke(ids, terminate=True, signal="SIGKILL")
+        for n in c.numbers:
+            self.ledger.update_trial(rt.sweep_id, n, {"revoked": True})
+            rt.trials[n]["revoked"] = True
+
+    def _finish(self, rt: SweepRuntime, c: FinishSweep) -> None:
+        log.info("sweep %s %s: %s", rt.sweep_id, c.status, c.reason)
+        self.ledger.update_sweep(rt.sweep_id, {"status": c.status, "reason": c.reason, "ended": time.time()})
+        rt.doc["status"] = c.status
+        self._publish_counts(rt)
+        self.sweeps.pop(rt.sweep_id, None)
+
+    def _publish_counts(self, rt: SweepRuntime) -> None:
+        best = rt.best()
+        self.ledger.update_sweep(
+            rt.sweep_id,
+            {"counts": rt.counts(), "best": None if best is None else {"number": best[0], "value": best[1]}},
+        )

@@ -1,0 +1,210 @@
+"""The scheduler's decisions as a pure function: a snapshot of one sweep in, the commands to apply out.
+
+No I/O here: the scheduler process (orchestrator.scheduler) builds the snapshot from Redis and applies the
+commands, so every rule (concurrency, budgets, retries, ending) is unit-tested without Redis or Celery.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from orchestrator.samplers.base import Sampler
+
+IN_FLIGHT = frozenset({"queued", "running"})
+SweepEnd = Literal["completed", "canceled"]
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """What scheduling needs of one trial."""
+
+    number: int
+    status: str
+    attempt: int = 1
+    best: float | None = None
+    lease_alive: bool | None = None  # None: not checked in this step (only running trials are checked)
+    stop_reason: str | None = None  # set once a stop was requested (stopped | canceled)
+    stop_requested_at: float | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class SweepSnapshot:
+    """One sweep's state at time `now` (seconds since the epoch), with its limits from the spec."""
+
+    now: float
+    started: float
+    next_number: int
+    trials: tuple[TrialView, ...]
+    goal: Literal["maximize", "minimize"] = "maximize"
+    max_total_runs: int | None = None
+    max_concurrent_runs: int = 1
+    max_duration_seconds: float | None = None
+    max_retries: int = 0
+    target: float | None = None
+    cancel_requested: bool = False
+    stop_grace_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class StartTrial:
+    number: int
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RetryTrial:
+    """Requeue a trial whose worker vanished, as attempt `attempt`."""
+
+    number: int
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class EndTrial:
+    """Close a trial whose worker vanished: failed (retries spent) or the stop it had been asked for."""
+
+    number: int
+    attempt: int
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CancelQueued:
+    numbers: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestStop:
+    """Cooperative stop: the flag the trial's next report() or heartbeat sees."""
+
+    numbers: tuple[int, ...]
+    reason: Literal["stopped", "canceled"]
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """Forceful stop after the grace period: Celery revoke(terminate=True) and the process group killed."""
+
+    numbers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FinishSweep:
+    status: SweepEnd
+    reason: str
+
+
+Command = StartTrial | RetryTrial | EndTrial | CancelQueued | RequestStop | Revoke | FinishSweep
+
+
+@dataclass
+class _Plan:
+    commands: list[Command] = field(default_factory=list)
+    in_flight: int = 0
+
+
+def reached(value: float | None, target: float | None, goal: str) -> bool:
+    """Whether a metric value meets the sweep's target (NaN never does)."""
+    if value is None or target is None or math.isnan(value):
+        return False
+    return value >= target if goal == "maximize" else value <= target
+
+
+def _reap(snap: SweepSnapshot, plan: _Plan) -> set[int]:
+    """Commands for running trials whose lease expired; returns the numbers that leave flight."""
+    gone: set[int] = set()
+    for t in snap.trials:
+        if t.status != "running" or t.lease_alive is not False:
+            continue
+        if t.stop_reason:
+            plan.commands.append(EndTrial(t.number, t.attempt, t.stop_reason, "worker gone after a stop request"))
+            gone.add(t.number)
+        elif t.attempt <= snap.max_retries:
+            plan.commands.append(RetryTrial(t.number, t.attempt + 1, "worker lost (lease expired); retrying"))
+        else:
+            plan.commands.append(EndTrial(t.number, t.attempt, "failed", "worker lost (lease expired)"))
+            gone.add(t.number)
+    return gone
+
+
+def _end_reason(snap: SweepSnapshot) -> tuple[SweepEnd, str, bool] | None:
+    """Why the sweep ends now, if it does: (status, reason, whether running trials are canceled)."""
+    if snap.cancel_requested:
+        return "canceled", "canceled by user", True
+    if snap.max_duration_seconds is not None and snap.now - snap.started >= snap.max_duration_seconds:
+        return "completed", "max_duration_minutes reached", True
+    if any(reached(t.best, snap.target, snap.goal) for t in snap.trials):
+        return "completed", "metric target reached", False
+    return None
+
+
+def _wind_down(snap: SweepSnapshot, flying: list[TrialView], cancel_running: bool, plan: _Plan) -> None:
+    """Cancel queued trials; ask running ones to stop, then revoke them after the grace period."""
+    queued = tuple(t.number for t in flying if t.status == "queued")
+    if queued:
+        plan.commands.append(CancelQueued(queued, "sweep ended before the trial started"))
+    if not cancel_running:
+        return
+    running = [t for t in flying if t.status == "running"]
+    ask = tuple(t.number for t in running if t.stop_reason is None)
+    if ask:
+        plan.commands.append(RequestStop(ask, "canceled"))
+    overdue = tuple(
+        t.number
+        for t in running
+        if t.stop_requested_at is not None and not t.revoked and snap.now - t.stop_requested_at >= snap.stop_grace_seconds
+    )
+    if overdue:
+        plan.commands.append(Revoke(overdue))
+
+
+def _overdue_stops(snap: SweepSnapshot, plan: _Plan) -> None:
+    """Trials stopped by a policy that ignored the cooperative stop for the grace period get revoked."""
+    overdue = tuple(
+        t.number
+        for t in snap.trials
+        if t.status == "running"
+        and t.stop_requested_at is not None
+        and not t.revoked
+        and snap.now - t.stop_requested_at >= snap.stop_grace_seconds
+    )
+    if overdue:
+        plan.commands.append(Revoke(overdue))
+
+
+def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
+    """The commands that move one running sweep forward; asks the sampler for each new trial."""
+    plan = _Plan()
+    gone = _reap(snap, plan)
+    flying = [t for t in snap.trials if t.status in IN_FLIGHT and t.number not in gone]
+    ending = _end_reason(snap)
+    if ending is not None:
+        status, reason, cancel_running = ending
+        _wind_down(snap, flying, cancel_running, plan)
+        if not any(t.status == "running" for t in flying):
+            plan.commands.append(FinishSweep(status, reason))
+        return plan.commands
+    _overdue_stops(snap, plan)
+    budget = math.inf if snap.max_total_runs is None else snap.max_total_runs - snap.next_number
+    slots = min(snap.max_concurrent_runs - len(flying), budget)
+    exhausted = False
+    number = snap.next_number
+    while slots > 0:
+        params = sampler.ask(number)
+        if params is None:
+            exhausted = True
+            break
+        plan.commands.append(StartTrial(number, params))
+        number += 1
+        slots -= 1
+    started = number - snap.next_number
+    if not flying and started == 0 and (exhausted or budget <= 0):
+        why = "search space exhausted" if exhausted or sampler.remaining() == 0 else "max_total_runs reached"
+        plan.commands.append(FinishSweep("completed", why))
+    return plan.commands

@@ -1,0 +1,55 @@
+"""JSON encoding of ledger fields and metric values; strict JSON (no NaN tokens) so any reader can parse it."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def metric_json(x: float) -> float | str:
+    """A metric as strict JSON: finite floats as numbers, NaN and infinities as the strings nan, inf, -inf."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def metric_float(v: Any) -> float | None:
+    """The inverse of metric_json, tolerant of None (no value) and of numbers given as strings."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def encode_fields(fields: Mapping[str, Any]) -> dict[Any, Any]:
+    """A hash's fields with each value as JSON text."""
+    return {k: dumps(v) for k, v in fields.items()}
+
+
+def decode_fields(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+    """The inverse of encode_fields; a field that is not JSON (written by hand) is kept as text."""
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        key = k.decode() if isinstance(k, bytes) else k
+        text = v.decode() if isinstance(v, bytes) else v
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out

@@ -1,0 +1,62 @@
+"""Every Redis key sweepq uses, in one place, under a configurable prefix and namespaced by sweep id.
+
+Celery's own keys (queues, kombu bindings, results) are Celery's; everything else is named here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names for one deployment (one prefix); pure string building, no connection."""
+
+    prefix: str = "sweepq"
+
+    @property
+    def sweeps(self) -> str:
+        """Sorted set of every sweep id, scored by creation time."""
+        return f"{self.prefix}:sweeps"
+
+    @property
+    def inbox(self) -> str:
+        """List the scheduler blocks on: sweep submissions, cancels and trial state changes."""
+        return f"{self.prefix}:scheduler:inbox"
+
+    @property
+    def scheduler_lock(self) -> str:
+        """Single-leader lock so two scheduler processes never both drive the same sweeps."""
+        return f"{self.prefix}:scheduler:lock"
+
+    def sweep(self, sweep_id: str) -> str:
+        """Hash: spec, status, times and counters of one sweep (each field a JSON value)."""
+        return f"{self.prefix}:sweep:{sweep_id}"
+
+    def trial_numbers(self, sweep_id: str) -> str:
+        """Sorted set of a sweep's trial numbers (score = number): the trials that exist."""
+        return f"{self.prefix}:sweep:{sweep_id}:trials"
+
+    def trial(self, sweep_id: str, number: int) -> str:
+        """Hash: one trial's ledger record (each field a JSON value)."""
+        return f"{self.prefix}:sweep:{sweep_id}:trial:{number}"
+
+    def lease(self, sweep_id: str, number: int) -> str:
+        """String with a TTL: which attempt/worker owns a running trial; its expiry means the worker is gone."""
+        return f"{self.prefix}:sweep:{sweep_id}:lease:{number}"
+
+    def stop(self, sweep_id: str, number: int) -> str:
+        """String: set when a trial must stop; its value is the reason (stopped|canceled). Seen by report()."""
+        return f"{self.prefix}:sweep:{sweep_id}:stop:{number}"
+
+    def metrics(self, sweep_id: str) -> str:
+        """Stream of every intermediate report of a sweep's trials (one stream per sweep)."""
+        return f"{self.prefix}:sweep:{sweep_id}:metrics"
+
+    def decisions(self, sweep_id: str) -> str:
+        """List of early-termination decisions of a sweep, as JSON documents."""
+        return f"{self.prefix}:sweep:{sweep_id}:decisions"
+
+    def sweep_pattern(self, sweep_id: str) -> str:
+        """Glob matching every key of one sweep (for deletion)."""
+        return f"{self.prefix}:sweep:{sweep_id}*"

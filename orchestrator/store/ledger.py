@@ -1,0 +1,185 @@
+"""The ledger of sweeps and trials in Redis: JSON fields in hashes, with compare-and-set scripts for state changes.
+
+Every change of a trial's state goes through a script that checks the state (and attempt) it expects, so a
+worker, the scheduler and a revoke handler racing on one trial can never both win, and a late message for an
+old attempt changes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import redis
+
+from orchestrator.store.codec import decode_fields, dumps, encode_fields
+from orchestrator.store.keys import Keys
+
+# KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set when claimed.
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'status') ~= '"queued"' then return -1 end
+if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return -2 end
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return -3 end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# KEYS: trial, lease, inbox. ARGV: n statuses, the statuses (JSON), attempt (JSON or ''), flags, inbox event,
+# then field/value pairs. flags: 'L' = only if no lease exists, 'D' = delete the lease.
+_CAS = """
+local status = redis.call('HGET', KEYS[1], 'status')
+local n = tonumber(ARGV[1])
+local ok = false
+for i = 2, n + 1 do if status == ARGV[i] then ok = true end end
+if not ok then return 0 end
+local attempt, flags, event = ARGV[n + 2], ARGV[n + 3], ARGV[n + 4]
+if attempt ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= attempt then return 0 end
+if string.find(flags, 'L', 1, true) and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if string.find(flags, 'D', 1, true) then redis.call('DEL', KEYS[2]) end
+for i = n + 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if event ~= '' then redis.call('RPUSH', KEYS[3], event) end
+return 1
+"""
+
+# KEYS: lease. ARGV: owner, lease ms. Extends the lease only for its owner.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+def text(value: Any) -> str:
+    """A Redis reply as str (replies are bytes: the client does not decode, values are our JSON)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def trial_event(sweep_id: str, number: int) -> str:
+    """The inbox message that tells the scheduler trial `number` of a sweep changed state."""
+    return f"trial {sweep_id} {number}"
+
+
+class Ledger:
+    """Reads and writes sweeps and trials; every value is JSON, every key comes from Keys."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.r = client
+        self.keys = keys
+        self._claim = client.register_script(_CLAIM)
+        self._cas = client.register_script(_CAS)
+        self._renew = client.register_script(_RENEW)
+
+    # -- sweeps -------------------------------------------------------------------------------------------
+    def create_sweep(self, sweep_id: str, fields: Mapping[str, Any]) -> bool:
+        """Store a new sweep and tell the scheduler; False if the id is taken (nothing is overwritten)."""
+        if not self.r.hsetnx(self.keys.sweep(sweep_id), "id", dumps(sweep_id)):
+            return False
+        pipe = self.r.pipeline()
+        pipe.hset(self.keys.sweep(sweep_id), mapping=encode_fields(fields))
+        pipe.zadd(self.keys.sweeps, {sweep_id: time.time()})
+        pipe.rpush(self.keys.inbox, f"sweep {sweep_id}")
+        pipe.execute()
+        return True
+
+    def sweep(self, sweep_id: str) -> dict[str, Any] | None:
+        raw = self.r.hgetall(self.keys.sweep(sweep_id))
+        return decode_fields(raw) if raw else None
+
+    def sweep_ids(self) -> list[str]:
+        return [text(s) for s in self.r.zrange(self.keys.sweeps, 0, -1)]
+
+    def update_sweep(self, sweep_id: str, fields: Mapping[str, Any]) -> None:
+        self.r.hset(self.keys.sweep(sweep_id), mapping=encode_fields(fields))
+
+    def notify(self, message: str) -> None:
+        self.r.rpush(self.keys.inbox, message)
+
+    # -- trials -------------------------------------------------------------------------------------------
+    def create_trials(self, sweep_id: str, trials: Sequence[Mapping[str, Any]], next_number: int) -> None:
+        """Store new queued trials and the sweep's next trial number in one transaction."""
+        pipe = self.r.pipeline(transaction=True)
+        for trial in trials:
+            pipe.hset(self.keys.trial(sweep_id, trial["number"]), mapping=encode_fields(trial))
+            pipe.zadd(self.keys.trial_numbers(sweep_id), {str(trial["number"]): trial["number"]})
+        pipe.hset(self.keys.sweep(sweep_id), "next_number", dumps(next_number))
+        pipe.execute()
+
+    def trial_numbers(self, sweep_id: str) -> list[int]:
+        return [int(text(n)) for n in self.r.zrange(self.keys.trial_numbers(sweep_id), 0, -1)]
+
+    def trials(self, sweep_id: str, numbers: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Trial records in number order (all of them unless numbers are given)."""
+        wanted = sorted(self.trial_numbers(sweep_id) if numbers is None else set(numbers))
+        pipe = self.r.pipeline(transaction=False)
+        for n in wanted:
+            pipe.hgetall(self.keys.trial(sweep_id, n))
+        return [decode_fields(raw) for raw in pipe.execute() if raw]
+
+    def trial(self, sweep_id: str, number: int) -> dict[str, Any] | None:
+        raw = self.r.hgetall(self.keys.trial(sweep_id, number))
+        return decode_fields(raw) if raw else None
+
+    def update_trial(self, sweep_id: str, number: int, fields: Mapping[str, Any]) -> None:
+        self.r.hset(self.keys.trial(sweep_id, number), mapping=encode_fields(fields))
+
+    def claim(self, sweep_id: str, number: int, attempt: int, owner: str, lease_s: float, fields: Mapping[str, Any]) -> int:
+        """Take a queued trial's lease (SET NX) and mark it running: 1, or -1 not queued, -2 old attempt, -3 owned."""
+        args: list[Any] = [dumps(attempt), owner, int(lease_s * 1000)]
+        for k, v in encode_fields(fields).items():
+            args += [k, v]
+        return int(self._claim(keys=[self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number)], args=args))
+
+    def renew(self, sweep_id: str, number: int, owner: str, lease_s: float) -> bool:
+        """Extend a lease that `owner` still holds; False means it was lost (reaped)."""
+        return bool(self._renew(keys=[self.keys.lease(sweep_id, number)], args=[owner, int(lease_s * 1000)]))
+
+    def transition(
+        self,
+        sweep_id: str,
+        number: int,
+        expect: Iterable[str],
+        fields: Mapping[str, Any],
+        *,
+        attempt: int | None = None,
+        only_without_lease: bool = False,
+        drop_lease: bool = False,
+        notify: bool = True,
+    ) -> bool:
+        """Set fields on a trial only if its status is one of `expect` (and its attempt matches)."""
+        statuses = [dumps(s) for s in expect]
+        flags = ("L" if only_without_lease else "") + ("D" if drop_lease else "")
+        event = trial_event(sweep_id, number) if notify else ""
+        args: list[Any] = [len(statuses), *statuses, "" if attempt is None else dumps(attempt), flags, event]
+        for k, v in encode_fields(fields).items():
+            args += [k, v]
+        keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number), self.keys.inbox]
+        return bool(self._cas(keys=keys, args=args))
+
+    def hold(self, key: str, owner: str, seconds: float) -> bool:
+        """Take or keep a lock key for `owner` (SET NX, else renew if it is ours); False if someone else holds it."""
+        if self.r.set(key, owner, nx=True, px=int(seconds * 1000)):
+            return True
+        return bool(self._renew(keys=[key], args=[owner, int(seconds * 1000)]))
+
+    def release(self, key: str, owner: str) -> None:
+        """Give a lock back if we hold it (a scheduler stopping cleanly frees its lock at once)."""
+        if self.r.get(key) == owner.encode():
+            self.r.delete(key)
+
+    def lease_holders(self, sweep_id: str, numbers: Sequence[int]) -> dict[int, bool]:
+        """Whether each trial's lease still exists (a missing one means its worker is gone or done)."""
+        pipe = self.r.pipeline(transaction=False)
+        for n in numbers:
+            pipe.exists(self.keys.lease(sweep_id, n))
+        return {n: bool(e) for n, e in zip(numbers, pipe.execute(), strict=True)}
+
+    def request_stop(self, sweep_id: str, numbers: Iterable[int], reason: str) -> None:
+        """Raise the stop flag that a trial's next report() or heartbeat sees; kept a day for late readers."""
+        pipe = self.r.pipeline(transaction=False)
+        for n in numbers:
+            pipe.set(self.keys.stop(sweep_id, n), reason, ex=86_400, nx=True)
+        pipe.execute()
+
+    def stop_reason(self, sweep_id: str, number: int) -> str | None:
+        value = self.r.get(self.keys.stop(sweep_id, number))
+        return text(value) if value is not None else None

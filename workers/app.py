@@ -1,0 +1,68 @@
+"""The Celery app, built by a factory from settings: JSON only, prefork, no prefetch, trial task registered."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery, signals
+
+from orchestrator.settings import Settings
+from orchestrator.store.connection import effective_url, ssl_options
+
+TRIAL_TASK = "sweepq.trial"
+GPU_ENV = "SWEEPQ_WORKER_GPU_SLOTS"  # set by `sweepq worker --gpus`: slots separated by ';', GPUs in a slot by ','
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    """A Celery app for sweepq's broker; creating it connects to nothing."""
+    settings = settings or Settings()
+    url = effective_url(settings)
+    app = Celery("sweepq", set_as_current=False)
+    app.conf.update(
+        broker_url=url,
+        result_backend=url,
+        task_serializer="json",
+        result_serializer="json",
+        event_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        task_acks_late=True,  # a message is acknowledged when the trial ends; leases cover lost workers sooner
+        worker_prefetch_multiplier=1,
+        worker_disable_prefetch=True,  # fetch a trial only when a pool slot is free (Celery >= 5.6, Redis)
+        worker_send_task_events=True,  # Flower
+        task_send_sent_event=True,  # Flower shows queued trials
+        task_default_queue="cpu",
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        result_expires=3600,
+        worker_max_tasks_per_child=settings.worker_max_trials_per_child,
+        worker_hijack_root_logger=False,
+    )
+    tls = ssl_options(settings)
+    if tls:
+        app.conf.broker_use_ssl = tls
+        app.conf.redis_backend_use_ssl = tls
+    from workers.tasks import register
+
+    register(app, settings)
+    return app
+
+
+def gpu_slots() -> list[str]:
+    """This worker's GPU slots (each a CUDA_VISIBLE_DEVICES value), from the environment `sweepq worker` set."""
+    raw = os.environ.get(GPU_ENV, "")
+    return [slot for slot in raw.split(";") if slot]
+
+
+@signals.worker_process_init.connect(weak=False, dispatch_uid="sweepq-gpu-slot")  # type: ignore[untyped-decorator]
+def _pin_gpu(**_: Any) -> None:
+    """Give each pool process its own GPU slot, by the process's stable index (kept when it is replaced)."""
+    slots = gpu_slots()
+    if not slots:
+        return
+    from billiard.process import current_process  # type: ignore[import-untyped]
+
+    index = getattr(current_process(), "index", 0) or 0
+    os.environ["CUDA_VISIBLE_DEVICES"] = slots[index % len(slots)]

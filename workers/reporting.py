@@ -1,0 +1,116 @@
+"""report(): how a trial sends intermediate metrics, and learns that it must stop.
+
+Each call is one pipelined round trip to Redis (DESIGN §6): the stream entry, the trial's last/best values in
+the ledger, the lease extension and the stop-flag read. Outside a sweepq trial, report() prints the metric
+line instead, so a training script also runs on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from orchestrator.store.codec import metric_json
+from orchestrator.store.keys import Keys
+from orchestrator.store.streams import Report, append_report
+
+STEP_NAMES = ("step", "epoch", "iteration")  # a report's step comes from the first of these it carries
+
+
+class TrialStopped(BaseException):
+    """Raised by report() when the trial was asked to stop (early termination or cancel); no need to catch it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"trial asked to stop: {reason}")
+        self.reason = reason
+
+
+@dataclass
+class Reporter:
+    """Sends one trial's reports and keeps its primary-metric history (for the final and best values)."""
+
+    client: redis.Redis
+    keys: Keys
+    sweep_id: str
+    number: int
+    attempt: int
+    metric: str
+    goal: str
+    extra: tuple[str, ...] = ()
+    maxlen: int = 100_000
+    lease_s: float = 30.0
+    history: list[float] = field(default_factory=list)
+    best: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def known(self, name: str) -> bool:
+        return name == self.metric or name in self.extra
+
+    def send(self, values: Mapping[str, float], step: int | None = None) -> str | None:
+        """Record one report; returns the stop reason when the trial was asked to stop."""
+        with self._lock:
+            fields: dict[str, Any] = {"reports": len(self.history)}
+            if self.metric in values:
+                value = float(values[self.metric])
+                self.history.append(value)
+                if not math.isnan(value) and (self.best is None or self._better(value, self.best)):
+                    self.best = value
+                fields = {"reports": len(self.history), "last": metric_json(value)}
+                if self.best is not None:
+                    fields["best"] = self.best
+            step = step if step is not None else max(len(self.history), 1)
+            report = Report("", self.number, self.attempt, step, dict(values), time.time())
+            return append_report(
+                self.client, self.keys, self.sweep_id, report, fields, maxlen=self.maxlen, lease_s=self.lease_s
+            )
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self.goal == "maximize" else a < b
+
+    @property
+    def last(self) -> float | None:
+        return self.history[-1] if self.history else None
+
+
+_current: Reporter | None = None
+
+
+def activate(reporter: Reporter | None) -> None:
+    """Make `reporter` the one report() uses in this process (the runner sets it around a trial)."""
+    global _current
+    _current = reporter
+
+
+def split_step(values: Mapping[str, Any]) -> tuple[dict[str, float], int | None]:
+    """Separate the step (step/epoch/iteration) from the metric values, checking every value is a number."""
+    metrics: dict[str, float] = {}
+    step: int | None = None
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"report({name}=...) needs a number, got {type(value).__name__}")
+        if name in STEP_NAMES and step is None:
+            step = int(value)
+        elif name not in STEP_NAMES:
+            metrics[name] = float(value)
+    return metrics, step
+
+
+def report(**values: Any) -> None:
+    """Report metrics of the current trial, e.g. report(accuracy=0.91, step=3); step defaults to the count.
+
+    Raises TrialStopped when the sweep asked the trial to stop; let it propagate (the trial ends `stopped`).
+    """
+    metrics, step = split_step(values)
+    reporter = _current
+    if reporter is None:
+        print(" ".join(f"{k}={v}" for k, v in values.items()), flush=True)
+        return
+    stop = reporter.send(metrics, step)
+    if stop is not None:
+        raise TrialStopped(stop)

@@ -1,0 +1,225 @@
+"""Command trials: an argv template expanded with the parameters and run without a shell.
+
+The process runs in its own session (process group), so stopping it reaches its children too: SIGTERM to the
+group, then SIGKILL after the grace period. Its stdout and stderr go to a per-trial log; stdout lines made of
+`name=value` pairs that name the sweep's metric (or a declared extra) are reports.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from orchestrator.space import nest
+from orchestrator.spec import MACRO_RE, CommandTrial
+from workers.reporting import STEP_NAMES, Reporter
+from workers.runners.base import Outcome, TrialContext
+
+PAIR_RE = re.compile(r"([A-Za-z_][\w.\-/]*)=(\S+)")
+
+
+class MacroError(ValueError):
+    """A macro could not be expanded (an unset ${envvar:NAME})."""
+
+
+def format_value(value: Any) -> str:
+    """A parameter as a command-line value: strings as they are, everything else as Python prints it."""
+    return value if isinstance(value, str) else str(value)
+
+
+def expand(trial: CommandTrial, params: Mapping[str, Any], output_dir: Path, env: Mapping[str, str]) -> list[str]:
+    """The argv for one trial: ${args} and ${args_no_hyphens} become one item per parameter, others substitute."""
+    flat = dict(params)
+    lists = {
+        "${args}": [f"--{k}={format_value(v)}" for k, v in flat.items()],
+        "${args_no_hyphens}": [f"{k}={format_value(v)}" for k, v in flat.items()],
+        "${args_no_boolean_flags}": [
+            f"--{k}" if v is True else f"--{k}={format_value(v)}" for k, v in flat.items() if v is not False
+        ],
+    }
+    json_file = output_dir / "params.json"
+    scalars = {
+        "program": trial.program or "",
+        "interpreter": sys.executable,
+        "env": "/usr/bin/env",
+        "args_json": json.dumps(nest(flat)),
+        "args_json_file": str(json_file),
+        "output_dir": str(output_dir),
+    }
+    argv: list[str] = []
+    for item in trial.command:
+        if item in lists:
+            argv.extend(lists[item])
+            continue
+        if "${args_json_file}" in item:
+            json_file.write_text(json.dumps(nest(flat)))
+        argv.append(MACRO_RE.sub(lambda m: _scalar(m.group(1), scalars, env), item))
+    return argv
+
+
+def _scalar(macro: str, scalars: Mapping[str, str], env: Mapping[str, str]) -> str:
+    if macro.startswith("envvar:"):
+        name = macro.removeprefix("envvar:")
+        if name not in env:
+            raise MacroError(f"${{envvar:{name}}}: the environment variable {name} is not set on this worker")
+        return env[name]
+    if macro in scalars:
+        return scalars[macro]
+    raise MacroError(f"${{{macro}}} expands to several arguments and must be a whole argv item")
+
+
+def parse_metric_line(line: str, reporter: Reporter) -> tuple[dict[str, float], int | None] | None:
+    """The metrics and step in a stdout line made only of name=value pairs naming a known metric, else None."""
+    text = line.strip()
+    pairs = PAIR_RE.findall(text)
+    if not pairs or " ".join(f"{k}={v}" for k, v in pairs) != " ".join(text.split()):
+        return None
+    metrics: dict[str, float] = {}
+    step: int | None = None
+    for name, raw in pairs:
+        try:
+            number = float(raw)
+        except ValueError:
+            return None
+        if name in STEP_NAMES and step is None and number.is_integer():
+            step = int(number)
+        elif reporter.known(name):
+            metrics[name] = number
+    return (metrics, step) if metrics else None
+
+
+def trial_env(ctx: TrialContext) -> dict[str, str]:
+    """The trial's environment: the worker's, the spec's env, and SWEEPQ_* describing the trial."""
+    trial = ctx.spec.trial
+    assert isinstance(trial, CommandTrial)
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # the worker's venv first
+    env.update(trial.env)
+    env.update(
+        SWEEPQ_SWEEP_ID=ctx.sweep_id,
+        SWEEPQ_TRIAL_ID=f"{ctx.sweep_id}/{ctx.number}",
+        SWEEPQ_TRIAL_NUMBER=str(ctx.number),
+        SWEEPQ_PARAMS=json.dumps(nest(dict(ctx.params))),
+        SWEEPQ_OUTPUT_DIR=str(ctx.output_dir),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def kill_group(pgid: int, grace: float, proc: subprocess.Popen[str] | None = None) -> None:
+    """SIGTERM the whole process group, then SIGKILL whatever is left after `grace` seconds."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None and not _group_alive(pgid):
+            return
+        if proc is None and not _group_alive(pgid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Watch:
+    """Ends the process on a stop request or the trial timeout, from a thread beside the output reader."""
+
+    def __init__(self, ctx: TrialContext, proc: subprocess.Popen[str]) -> None:
+        self.ctx, self.proc = ctx, proc
+        self.timed_out = False
+        minutes = ctx.spec.limits.trial_timeout_minutes
+        self.deadline = None if minutes is None else time.monotonic() + minutes * 60
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while self.proc.poll() is None:
+            timeout = None if self.deadline is None else max(self.deadline - time.monotonic(), 0)
+            if self.ctx.stop_event.wait(timeout=min(timeout, 0.5) if timeout is not None else 0.5):
+                kill_group(self.proc.pid, self.ctx.stop_grace_seconds, self.proc)
+                return
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.timed_out = True
+                kill_group(self.proc.pid, self.ctx.stop_grace_seconds, self.proc)
+                return
+
+
+def _pump(ctx: TrialContext, stdout: IO[str], log: TextIO, tail: collections.deque[str]) -> None:
+    """Copy the output to the log and tail, and send each metric line as a report."""
+    for line in stdout:
+        log.write(line)
+        tail.append(line.rstrip("\n"))
+        parsed = parse_metric_line(line, ctx.reporter)
+        if parsed is None or ctx.stop_event.is_set():
+            continue
+        metrics, step = parsed
+        stop = ctx.reporter.send(metrics, step)
+        if stop is not None:
+            ctx.request_stop(stop)
+    log.flush()
+
+
+def run_command(ctx: TrialContext) -> Outcome:
+    """Run the command to its end, a stop request or its timeout; the exit code decides completed or failed."""
+    trial = ctx.spec.trial
+    assert isinstance(trial, CommandTrial)
+    env = trial_env(ctx)
+    try:
+        argv = expand(trial, ctx.params, ctx.output_dir, env)
+    except MacroError as exc:
+        return Outcome(status="failed", error=str(exc))
+    tail: collections.deque[str] = collections.deque(maxlen=ctx.log_tail_lines)
+    log_path = ctx.output_dir / "output.log"
+    with open(log_path, "a", encoding="utf-8") as log:
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=trial.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True, bufsize=1,
+            )
+        except OSError as exc:
+            return Outcome(status="failed", error=f"cannot start {argv[0]!r}: {exc}")
+        ctx.record({"pgid": proc.pid, "argv": argv, "log": str(log_path)})
+        watch = _Watch(ctx, proc)
+        assert proc.stdout is not None
+        _pump(ctx, proc.stdout, log, tail)
+        code = proc.wait()
+        kill_group(proc.pid, 0)  # children left behind by the trial die with it
+        watch.thread.join(timeout=1)
+    return _outcome(ctx, code, watch.timed_out, list(tail))
+
+
+def _outcome(ctx: TrialContext, code: int, timed_out: bool, tail: list[str]) -> Outcome:
+    last = ctx.reporter.last
+    if ctx.stop_reason is not None:
+        return Outcome(status=ctx.stop_reason, value=last, exit_code=code, log_tail=tail)
+    if timed_out:
+        minutes = ctx.spec.limits.trial_timeout_minutes
+        error = f"timed out after {minutes} minutes"
+        return Outcome(status="failed", value=last, exit_code=code, log_tail=tail, error=error)
+    if code != 0:
+        error = f"exit code {code}" + ("\n" + "\n".join(tail[-10:]) if tail else "")
+        return Outcome(status="failed", value=last, exit_code=code, log_tail=tail, error=error)
+    return Outcome(status="completed", value=last, exit_code=code, log_tail=tail)

@@ -1,0 +1,74 @@
+"""Python-callable trials: "package.module:function" called in the worker's pool process.
+
+The function gets the parameters as keyword arguments (nested groups as dicts), or as one dict when the spec
+says `call: dict`. A number it returns is the final metric; a dict it returns gives the final metric under the
+primary metric's name (its other numbers are kept as final extras); None means the last reported value counts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from orchestrator.space import nest
+from orchestrator.spec import PythonTrial
+from workers.reporting import TrialStopped, activate
+from workers.runners.base import Outcome, TrialContext
+
+
+def load_callable(ref: str) -> Callable[..., Any]:
+    """Import "package.module:function"; errors name what was not found."""
+    module_name, _, attr = ref.partition(":")
+    module = importlib.import_module(module_name)
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise AttributeError(f"{module_name} has no callable {attr!r}")
+    return fn  # type: ignore[no-any-return]
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def interpret_result(result: Any, metric: str, last: float | None) -> tuple[float | None, dict[str, float]]:
+    """The final metric and final extras from a function's return value (see the module docstring)."""
+    if result is None:
+        return last, {}
+    number = _as_number(result)
+    if number is not None:
+        return number, {}
+    if isinstance(result, Mapping):
+        extras = {str(k): v for k, v in ((k, _as_number(v)) for k, v in result.items()) if v is not None}
+        value = extras.pop(metric, None)
+        return (value if value is not None else last), extras
+    raise TypeError(f"a trial function returns a number, a dict of numbers or None, not {type(result).__name__}")
+
+
+def run_python(ctx: TrialContext) -> Outcome:
+    """Call the trial function; TrialStopped ends it as stopped, any other exception as failed."""
+    trial = ctx.spec.trial
+    assert isinstance(trial, PythonTrial)
+    reporter = ctx.reporter
+    activate(reporter)
+    try:
+        fn = load_callable(trial.function)
+        params = nest(dict(ctx.params))
+        result = fn(params) if trial.call == "dict" else fn(**params)
+        value, extras = interpret_result(result, ctx.spec.metric.name, reporter.last)
+    except TrialStopped as stop:
+        return Outcome(status=stop.reason, value=reporter.last)
+    except SoftTimeLimitExceeded:
+        minutes = ctx.spec.limits.trial_timeout_minutes
+        return Outcome(status="failed", value=reporter.last, error=f"timed out after {minutes} minutes")
+    except Exception as exc:
+        lines = traceback.format_exception(exc)
+        return Outcome(status="failed", value=reporter.last, error="".join(lines[-20:]).strip())
+    finally:
+        activate(None)
+    return Outcome(status="completed", value=value, metrics=extras)

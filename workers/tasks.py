@@ -1,0 +1,183 @@
+"""The trial task: take the trial's lease, run it with the right runner, record how it ended.
+
+The message carries only the sweep id, trial number and attempt (parameters too, for Flower): the worker reads
+the spec and the parameters from the ledger, so a message written by someone else cannot choose what runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from celery import Celery, signals
+
+from orchestrator.settings import Settings
+from orchestrator.spec import CommandTrial, SweepSpec
+from orchestrator.store.codec import metric_json
+from orchestrator.store.connection import redis_client
+from orchestrator.store.keys import Keys
+from orchestrator.store.ledger import Ledger
+from workers.reporting import Reporter
+from workers.runners import RUNNERS, Outcome, TrialContext
+
+log = logging.getLogger("sweepq.worker")
+DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
+
+
+@dataclass
+class WorkerState:
+    """Per-process connections (rebuilt after fork) and a cache of parsed specs."""
+
+    settings: Settings
+    pid: int = field(default_factory=os.getpid)
+    client: redis.Redis = field(init=False)
+    ledger: Ledger = field(init=False)
+    specs: dict[str, SweepSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.client = redis_client(self.settings)
+        self.ledger = Ledger(self.client, Keys(self.settings.key_prefix))
+
+    def spec(self, sweep_id: str) -> SweepSpec | None:
+        if sweep_id not in self.specs:
+            doc = self.ledger.sweep(sweep_id)
+            if doc is None:
+                return None
+            self.specs[sweep_id] = SweepSpec.model_validate(doc["spec"])
+        return self.specs[sweep_id]
+
+
+_state: WorkerState | None = None
+
+
+def state(settings: Settings) -> WorkerState:
+    global _state
+    if _state is None or _state.pid != os.getpid():
+        _state = WorkerState(settings)
+    return _state
+
+
+class Heartbeat(threading.Thread):
+    """Renews the trial's lease and watches its stop flag while the trial runs (also when it never reports)."""
+
+    def __init__(self, w: WorkerState, ctx: TrialContext, owner: str) -> None:
+        super().__init__(daemon=True, name="sweepq-heartbeat")
+        self.w, self.ctx, self.owner = w, ctx, owner
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        s = self.w.settings
+        while not self.done.wait(s.heartbeat_seconds):
+            try:
+                self.w.ledger.renew(self.ctx.sweep_id, self.ctx.number, self.owner, s.lease_seconds)
+                reason = self.w.ledger.stop_reason(self.ctx.sweep_id, self.ctx.number)
+            except redis.RedisError as exc:  # Redis away for a moment: the lease outlives a few misses
+                log.warning("heartbeat failed: %s", exc)
+                continue
+            if reason is not None:
+                self.ctx.request_stop(reason)
+
+
+def run_trial(settings: Settings, task_id: str, sweep: str, trial: int, attempt: int) -> dict[str, Any]:
+    """Run one attempt of one trial, or drop the message when the trial is not this attempt's to run."""
+    w = state(settings)
+    spec = w.spec(sweep)
+    if spec is None:
+        return {"dropped": f"unknown sweep {sweep}"}
+    host = socket.gethostname()
+    owner = f"{host}/{os.getpid()}/{task_id}"
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES") if os.environ.get("SWEEPQ_WORKER_GPU_SLOTS") else None
+    running = {
+        "status": "running", "started": time.time(), "worker": host, "pid": os.getpid(), "task_id": task_id, "gpu": gpu
+    }
+    code = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
+    if code != 1:
+        log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(code, code))
+        return {"dropped": DROP_REASONS.get(code, str(code))}
+    record = w.ledger.trial(sweep, trial) or {}
+    ctx = _context(w, spec, sweep, trial, attempt, record.get("params", {}))
+    beat = Heartbeat(w, ctx, owner)
+    beat.start()
+    try:
+        outcome = RUNNERS["command" if isinstance(spec.trial, CommandTrial) else "python"](ctx)
+    finally:
+        beat.done.set()
+    _finish(w, ctx, outcome)
+    return {"status": outcome.status, "value": outcome.value}
+
+
+def _context(w: WorkerState, spec: SweepSpec, sweep: str, number: int, attempt: int, params: dict[str, Any]) -> TrialContext:
+    s = w.settings
+    reporter = Reporter(
+        w.client, w.ledger.keys, sweep, number, attempt, spec.metric.name, spec.metric.goal, spec.metric.extra,
+        maxlen=s.stream_maxlen, lease_s=s.lease_seconds,
+    )
+    output_dir = Path(s.artifact_root).resolve() / sweep / f"trial-{number}"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return TrialContext(
+        sweep_id=sweep, number=number, attempt=attempt, spec=spec, params=params, reporter=reporter,
+        output_dir=output_dir, stop_grace_seconds=s.stop_grace_seconds, log_tail_lines=s.log_tail_lines,
+        record=lambda fields: w.ledger.update_trial(sweep, number, fields),
+    )
+
+
+def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
+    """Record the outcome, only if this attempt still owns the trial (a reaped attempt's result is moot)."""
+    best = ctx.reporter.best
+    value = outcome.value
+    if value is not None and value == value and ctx.reporter.history == [] and best is None:
+        best = value  # a trial that only returned its metric: that value is its best
+    fields: dict[str, Any] = {
+        "status": outcome.status,
+        "ended": time.time(),
+        "value": None if value is None else metric_json(value),
+        "best": best,
+        "final_metrics": {k: metric_json(v) for k, v in outcome.metrics.items()},
+        "reports": len(ctx.reporter.history),
+        "error": outcome.error,
+        "exit_code": outcome.exit_code,
+        "log_tail": outcome.log_tail,
+    }
+    if not w.ledger.transition(ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True):
+        log.warning("%s #%s attempt %s ended after it was reaped; not recorded", ctx.sweep_id, ctx.number, ctx.attempt)
+
+
+def on_revoked(settings: Settings, request: Any) -> None:
+    """In the worker's main process: a revoked trial ends as its stop reason (or canceled); its group is killed."""
+    kwargs = getattr(request, "kwargs", None) or {}
+    sweep, number, attempt = kwargs.get("sweep"), kwargs.get("trial"), kwargs.get("attempt", 1)
+    if sweep is None or number is None:
+        return
+    w = state(settings)
+    record = w.ledger.trial(sweep, number) or {}
+    pgid = record.get("pgid")
+    if record.get("status") == "running" and record.get("attempt") == attempt and isinstance(pgid, int):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    reason = w.ledger.stop_reason(sweep, number) or "canceled"
+    error = "revoked (terminated)" if record.get("status") == "running" else "revoked before it started"
+    fields = {"status": reason, "ended": time.time(), "error": error}
+    w.ledger.transition(sweep, number, ["running", "queued"], fields, attempt=attempt, drop_lease=True)
+
+
+def register(app: Celery, settings: Settings) -> None:
+    """Register sweepq.trial on the app and the revoke handler for it."""
+
+    @app.task(name="sweepq.trial", bind=True, ignore_result=True, acks_late=True)  # type: ignore[untyped-decorator]
+    def trial_task(self: Any, sweep: str, trial: int, attempt: int = 1, params: Any = None, name: str = "") -> Any:
+        """params and name are for Flower's eyes only: the worker reads both from the ledger."""
+        return run_trial(settings, self.request.id, sweep, trial, attempt)
+
+    @signals.task_revoked.connect(weak=False, dispatch_uid=f"sweepq-revoked-{id(app)}")  # type: ignore[untyped-decorator]
+    def _revoked(sender: Any = None, request: Any = None, **_: Any) -> None:
+        if getattr(sender, "name", None) == trial_task.name:
+            on_revoked(settings, request)

@@ -168,7 +168,8 @@ class Scheduler:
             elif isinstance(c, CancelQueued):
                 for n in c.numbers:
                     fields = {"status": "canceled", "ended": time.time(), "error": c.reason}
-                    self.ledger.transition(rt.sweep_id, n, ["queued"], fields)
+                    if not self.ledger.transition(rt.sweep_id, n, ["queued"], fields):
+                        self._refresh(rt, [n])  # it started meanwhile: the next step stops it instead
             elif isinstance(c, RequestStop):
                 self._request_stop(rt, c)
             elif isinstance(c, Revoke):
@@ -243,7 +244,14 @@ class Scheduler:
             self.ledger.update_trial(rt.sweep_id, n, {"revoked": True})
             rt.trials[n]["revoked"] = True
 
+    def _refresh(self, rt: SweepRuntime, numbers: list[int]) -> None:
+        for record in self.ledger.trials(rt.sweep_id, numbers):
+            rt.update(record)
+
     def _finish(self, rt: SweepRuntime, c: FinishSweep) -> None:
+        self._refresh(rt, rt.in_flight)
+        if any(rt.trials[n].get("status") == "running" for n in rt.in_flight):
+            return  # a trial started after the snapshot was taken; the next step winds it down first
         log.info("sweep %s %s: %s", rt.sweep_id, c.status, c.reason)
         self.ledger.update_sweep(rt.sweep_id, {"status": c.status, "reason": c.reason, "ended": time.time()})
         rt.doc["status"] = c.status

@@ -87,13 +87,13 @@ class Heartbeat(threading.Thread):
                 self.ctx.request_stop(reason)
 
 
-def run_trial(settings: Settings, task_id: str, sweep: str, trial: int, attempt: int) -> dict[str, Any]:
+def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, trial: int, attempt: int) -> dict[str, Any]:
     """Run one attempt of one trial, or drop the message when the trial is not this attempt's to run."""
     w = state(settings)
     spec = w.spec(sweep)
     if spec is None:
         return {"dropped": f"unknown sweep {sweep}"}
-    host = socket.gethostname()
+    host = node or socket.gethostname()
     owner = f"{host}/{os.getpid()}/{task_id}"
     gpu = os.environ.get("CUDA_VISIBLE_DEVICES") if os.environ.get("SWEEPQ_WORKER_GPU_SLOTS") else None
     running = {
@@ -175,7 +175,7 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name="sweepq.trial", bind=True, ignore_result=True, acks_late=True)  # type: ignore[untyped-decorator]
     def trial_task(self: Any, sweep: str, trial: int, attempt: int = 1, params: Any = None, name: str = "") -> Any:
         """params and name are for Flower's eyes only: the worker reads both from the ledger."""
-        return run_trial(settings, self.request.id, sweep, trial, attempt)
+        return run_trial(settings, self.request.id, self.request.hostname, sweep, trial, attempt)
 
     @signals.task_revoked.connect(weak=False, dispatch_uid=f"sweepq-revoked-{id(app)}")  # type: ignore[untyped-decorator]
     def _revoked(sender: Any = None, request: Any = None, **_: Any) -> None:

@@ -16,12 +16,13 @@ import redis
 from orchestrator.store.codec import decode_fields, dumps, encode_fields
 from orchestrator.store.keys import Keys
 
-# KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set when claimed.
+# KEYS: trial, lease, inbox. ARGV: attempt (JSON), owner, lease ms, inbox event, then field/value pairs to set.
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'status') ~= '"queued"' then return -1 end
 if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return -2 end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return -3 end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('RPUSH', KEYS[3], ARGV[4])
 return 1
 """
 
@@ -124,10 +125,11 @@ class Ledger:
 
     def claim(self, sweep_id: str, number: int, attempt: int, owner: str, lease_s: float, fields: Mapping[str, Any]) -> int:
         """Take a queued trial's lease (SET NX) and mark it running: 1, or -1 not queued, -2 old attempt, -3 owned."""
-        args: list[Any] = [dumps(attempt), owner, int(lease_s * 1000)]
+        args: list[Any] = [dumps(attempt), owner, int(lease_s * 1000), trial_event(sweep_id, number)]
         for k, v in encode_fields(fields).items():
             args += [k, v]
-        return int(self._claim(keys=[self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number)], args=args))
+        keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number), self.keys.inbox]
+        return int(self._claim(keys=keys, args=args))
 
     def renew(self, sweep_id: str, number: int, owner: str, lease_s: float) -> bool:
         """Extend a lease that `owner` still holds; False means it was lost (reaped)."""

@@ -1,0 +1,58 @@
+"""Trial functions the integration tests sweep; imported by real worker processes (PYTHONPATH = repo root)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from workers import report
+
+
+def sleepy(x: float, pause: float = 0.3, steps: int = 3) -> float:
+    """Reports x * step for a few steps, sleeping between them; returns x."""
+    for step in range(1, steps + 1):
+        time.sleep(pause / steps)
+        report(score=x * step)
+    return x
+
+
+def quick(x: float) -> float:
+    return x
+
+
+def flaky(x: float) -> float:
+    """Fails for x < 0.3, so a sweep sees some failed trials."""
+    if x < 0.3:
+        raise ValueError(f"x={x} is too small for this model")
+    report(score=x)
+    return x
+
+
+def gpu(x: float) -> dict[str, float]:
+    """Holds its slot for a moment and returns which GPU it was given."""
+    time.sleep(0.5)
+    report(score=x)
+    return {"score": x, "gpu": float(os.environ.get("CUDA_VISIBLE_DEVICES", "-1"))}
+
+
+def endless(x: float) -> float:
+    """Reports every 0.1 s forever: it ends only when stopped (cooperatively, through report())."""
+    step = 0
+    while True:
+        step += 1
+        report(score=x, step=step)
+        time.sleep(0.1)
+
+
+def silent(x: float) -> float:
+    """Never reports and sleeps long: only a forced revoke ends it early."""
+    time.sleep(120)
+    return x
+
+
+def slow(x: float) -> float:
+    """Two seconds of work with a report every 0.2 s."""
+    for step in range(1, 11):
+        time.sleep(0.2)
+        report(score=x, step=step)
+    return x

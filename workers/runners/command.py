@@ -17,13 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, TextIO
 
 from orchestrator.space import nest
 from orchestrator.spec import MACRO_RE, CommandTrial
-from workers.reporting import STEP_NAMES, Reporter
+from workers.reporting import STEP_NAMES
 from workers.runners.base import Outcome, TrialContext
 
 PAIR_RE = re.compile(r"([A-Za-z_][\w.\-/]*)=(\S+)")
@@ -79,7 +79,7 @@ def _scalar(macro: str, scalars: Mapping[str, str], env: Mapping[str, str]) -> s
     raise MacroError(f"${{{macro}}} expands to several arguments and must be a whole argv item")
 
 
-def parse_metric_line(line: str, reporter: Reporter) -> tuple[dict[str, float], int | None] | None:
+def parse_metric_line(line: str, known: Callable[[str], bool]) -> tuple[dict[str, float], int | None] | None:
     """The metrics and step in a stdout line made only of name=value pairs naming a known metric, else None."""
     text = line.strip()
     pairs = PAIR_RE.findall(text)
@@ -94,7 +94,7 @@ def parse_metric_line(line: str, reporter: Reporter) -> tuple[dict[str, float], 
             return None
         if name in STEP_NAMES and step is None and number.is_integer():
             step = int(number)
-        elif reporter.known(name):
+        elif known(name):
             metrics[name] = number
     return (metrics, step) if metrics else None
 
@@ -172,7 +172,7 @@ def _pump(ctx: TrialContext, stdout: IO[str], log: TextIO, tail: collections.deq
     for line in stdout:
         log.write(line)
         tail.append(line.rstrip("\n"))
-        parsed = parse_metric_line(line, ctx.reporter)
+        parsed = parse_metric_line(line, ctx.reporter.known)
         if parsed is None or ctx.stop_event.is_set():
             continue
         metrics, step = parsed

@@ -1,0 +1,152 @@
+"""The scheduler's pure decisions: a snapshot in, commands out (no Redis, no Celery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.scheduling import (
+    CancelQueued,
+    EndTrial,
+    FinishSweep,
+    RequestStop,
+    RetryTrial,
+    Revoke,
+    StartTrial,
+    SweepSnapshot,
+    TrialView,
+    reached,
+    step,
+)
+
+
+class CountingSampler:
+    """Gives {"n": number} until `size` points were asked (None after: a grid that ran out)."""
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size
+        self.asked: list[int] = []
+
+    def ask(self, number: int) -> dict[str, Any] | None:
+        if self.size is not None and len(self.asked) >= self.size:
+            return None
+        self.asked.append(number)
+        return {"n": number}
+
+    def observe(self, record: Any) -> None:
+        pass
+
+    def remaining(self) -> int | None:
+        return None if self.size is None else self.size - len(self.asked)
+
+
+def snap(*trials: TrialView, **kw: Any) -> SweepSnapshot:
+    base: dict[str, Any] = {"now": 100.0, "started": 0.0, "next_number": len(trials), "trials": trials,
+                            "max_total_runs": 10, "max_concurrent_runs": 3}
+    base.update(kw)
+    return SweepSnapshot(**base)
+
+
+def t(number: int, status: str, **kw: Any) -> TrialView:
+    return TrialView(number=number, status=status, **kw)
+
+
+def test_fills_free_slots_up_to_max_concurrent_runs() -> None:
+    commands = step(snap(t(0, "running"), t(1, "completed")), CountingSampler())
+    assert commands == [StartTrial(2, {"n": 2}), StartTrial(3, {"n": 3})]
+
+
+def test_queued_trials_count_as_in_flight() -> None:
+    assert step(snap(t(0, "queued"), t(1, "running"), t(2, "queued")), CountingSampler()) == []
+
+
+def test_never_starts_more_than_max_total_runs() -> None:
+    trials = [t(i, "completed") for i in range(9)]
+    assert step(snap(*trials), CountingSampler()) == [StartTrial(9, {"n": 9})]
+
+
+def test_completes_when_the_budget_is_spent_and_nothing_is_in_flight() -> None:
+    trials = [t(i, "completed") for i in range(10)]
+    assert step(snap(*trials), CountingSampler()) == [FinishSweep("completed", "max_total_runs reached")]
+
+
+def test_waits_for_running_trials_before_completing() -> None:
+    trials = [t(i, "completed") for i in range(9)] + [t(9, "running")]
+    assert step(snap(*trials), CountingSampler()) == []
+
+
+def test_an_exhausted_grid_completes_the_sweep() -> None:
+    sampler = CountingSampler(size=2)
+    sampler.asked = [0, 1]
+    commands = step(snap(t(0, "completed"), t(1, "failed"), max_total_runs=None), sampler)
+    assert commands == [FinishSweep("completed", "search space exhausted")]
+
+
+def test_lost_lease_is_retried_while_retries_remain() -> None:
+    commands = step(snap(t(0, "running", lease_alive=False, attempt=1), max_retries=1, max_total_runs=1), CountingSampler())
+    assert commands == [RetryTrial(0, 2, "worker lost (lease expired); retrying")]
+
+
+def test_lost_lease_fails_the_trial_when_retries_are_spent_and_frees_its_slot() -> None:
+    commands = step(snap(t(0, "running", lease_alive=False, attempt=2), max_retries=1, max_concurrent_runs=1), CountingSampler())
+    assert commands == [EndTrial(0, 2, "failed", "worker lost (lease expired)"), StartTrial(1, {"n": 1})]
+
+
+def test_a_live_or_unchecked_lease_is_left_alone() -> None:
+    commands = step(snap(t(0, "running", lease_alive=True), t(1, "running"), max_concurrent_runs=2), CountingSampler())
+    assert commands == []
+
+
+def test_lost_lease_after_a_stop_request_ends_with_the_requested_status() -> None:
+    trial = t(0, "running", lease_alive=False, stop_reason="stopped", stop_requested_at=99.0)
+    commands = step(snap(trial, max_concurrent_runs=1, max_total_runs=1), CountingSampler())
+    assert commands == [EndTrial(0, 1, "stopped", "worker gone after a stop request"), FinishSweep("completed", "max_total_runs reached")]
+
+
+def test_cancel_cancels_queued_and_stops_running_trials_then_finishes() -> None:
+    commands = step(snap(t(0, "running"), t(1, "queued"), t(2, "completed"), cancel_requested=True), CountingSampler())
+    assert commands == [CancelQueued((1,), "sweep ended before the trial started"), RequestStop((0,), "canceled")]
+    done = step(snap(t(0, "canceled"), t(1, "canceled"), cancel_requested=True), CountingSampler())
+    assert done == [FinishSweep("canceled", "canceled by user")]
+
+
+def test_a_stop_ignored_for_the_grace_period_is_revoked_once() -> None:
+    asked = t(0, "running", stop_reason="canceled", stop_requested_at=85.0)
+    assert step(snap(asked, cancel_requested=True, stop_grace_seconds=10), CountingSampler()) == [Revoke((0,))]
+    within = t(0, "running", stop_reason="canceled", stop_requested_at=95.0)
+    assert step(snap(within, cancel_requested=True, stop_grace_seconds=10), CountingSampler()) == []
+    revoked = t(0, "running", stop_reason="canceled", stop_requested_at=85.0, revoked=True)
+    assert step(snap(revoked, cancel_requested=True, stop_grace_seconds=10), CountingSampler()) == []
+
+
+def test_a_policy_stop_ignored_for_the_grace_period_is_revoked_while_the_sweep_runs() -> None:
+    stopped = t(0, "running", stop_reason="stopped", stop_requested_at=50.0)
+    commands = step(snap(stopped, max_concurrent_runs=1), CountingSampler())
+    assert commands == [Revoke((0,))]
+
+
+def test_max_duration_cancels_what_runs_and_starts_nothing() -> None:
+    commands = step(snap(t(0, "running"), now=61.0, max_duration_seconds=60.0), CountingSampler())
+    assert commands == [RequestStop((0,), "canceled")]
+    assert step(snap(t(0, "canceled"), now=70.0, max_duration_seconds=60.0), CountingSampler()) == [
+        FinishSweep("completed", "max_duration_minutes reached")
+    ]
+
+
+def test_the_metric_target_lets_running_trials_finish_but_starts_no_more() -> None:
+    trials = (t(0, "completed", best=0.95), t(1, "running", best=0.5), t(2, "queued"))
+    commands = step(snap(*trials, target=0.9), CountingSampler())
+    assert commands == [CancelQueued((2,), "sweep ended before the trial started")]
+    trials = (t(0, "completed", best=0.95), t(1, "completed", best=0.5), t(2, "canceled"))
+    assert step(snap(*trials, target=0.9), CountingSampler()) == [FinishSweep("completed", "metric target reached")]
+
+
+def test_target_follows_the_goal_and_ignores_nan() -> None:
+    assert reached(0.9, 0.9, "maximize") and not reached(0.89, 0.9, "maximize")
+    assert reached(0.1, 0.2, "minimize") and not reached(0.3, 0.2, "minimize")
+    assert not reached(float("nan"), 0.5, "maximize") and not reached(None, 0.5, "maximize")
+    assert not reached(1.0, None, "maximize")
+
+
+def test_unbounded_budget_keeps_sampling() -> None:
+    commands = step(snap(max_total_runs=None, max_concurrent_runs=2), CountingSampler())
+    assert commands == [StartTrial(0, {"n": 0}), StartTrial(1, {"n": 1})]

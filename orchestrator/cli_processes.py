@@ -57,7 +57,7 @@ def worker(
     from orchestrator.cli import settings
     from workers.app import GPU_ENV, create_app
 
-    argv = ["worker", "-Q", queues, "-P", "prefork", "-E", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
+    argv = ["worker", "-Q", queues, "-P", "prefork", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
     if gpus:
         slots = gpu_slot_list(gpus, gpus_per_trial)
         if concurrency is not None and concurrency != len(slots):

@@ -120,7 +120,7 @@ class LocalCluster:
         cli = [sys.executable, "-m", "orchestrator.cli"]
         self.procs.append(self._spawn([*cli, "scheduler"], "scheduler.log", env))
         worker = [*cli, "worker", "--queues", ",".join(self.queues), "--concurrency", str(self.workers),
-                  "--name", f"local-{os.getpid()}@%h"]
+                  "--name", f"local-{os.getpid()}@%h", "--loglevel", "WARNING"]
         self.procs.append(self._spawn(worker, "worker.log", env))
 
     def check(self) -> None:

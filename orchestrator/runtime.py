@@ -42,7 +42,11 @@ def best_of(rec: dict[str, Any], goal: str) -> float | None:
 
 @dataclass
 class SweepRuntime:
-    """One unfinished sweep: spec, every trial's latest record, and a sampler that has seen all of them."""
+    """One unfinished sweep: spec, every trial's latest record, and a sampler that has seen all of them.
+
+    Counts, the in-flight set and the best finished value are kept incrementally, so a step costs what is in
+    flight, not the whole history (a 1,000-trial sweep would otherwise be quadratic).
+    """
 
     sweep_id: str
     spec: SweepSpec
@@ -51,37 +55,62 @@ class SweepRuntime:
     sampler: Sampler | None = None
     leases: dict[int, bool] = field(default_factory=dict)
     total_runs: int | None = None
+    flying: set[int] = field(default_factory=set)
+    status_counts: Counter[str] = field(default_factory=Counter)
+    finished_best: tuple[int, float] | None = None
 
     @classmethod
     def build(cls, sweep_id: str, doc: dict[str, Any], records: list[dict[str, Any]]) -> SweepRuntime:
         spec = SweepSpec.model_validate(doc["spec"])
-        rt = cls(sweep_id, spec, doc, {int(r["number"]): r for r in records}, total_runs=spec.total_runs)
+        rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs)
         rt.sampler = create_sampler(spec, (to_record(r) for r in records))
+        for record in records:
+            rt._track(record)
         return rt
 
     def update(self, record: dict[str, Any]) -> None:
         """Take a fresh trial record; the sampler learns of it when its state changed."""
-        number = int(record["number"])
-        old = self.trials.get(number)
-        self.trials[number] = record
+        old = self.trials.get(int(record["number"]))
+        self._track(record)
         if self.sampler is not None and (old is None or old.get("status") != record.get("status")):
             self.sampler.observe(to_record(record))
 
+    def _track(self, record: dict[str, Any]) -> None:
+        number = int(record["number"])
+        old = self.trials.get(number)
+        if old is not None:
+            self.status_counts[str(old.get("status"))] -= 1
+        self.trials[number] = record
+        status = str(record.get("status"))
+        self.status_counts[status] += 1
+        if status in ("queued", "running"):
+            self.flying.add(number)
+        else:
+            self.flying.discard(number)
+        value = best_of(record, self.spec.metric.goal)
+        if status in ("completed", "stopped", "canceled") and value is not None and self._better(value, self.finished_best):
+            self.finished_best = (number, value)
+
+    def _better(self, value: float, than: tuple[int, float] | None) -> bool:
+        if than is None:
+            return True
+        return value > than[1] if self.spec.metric.goal == "maximize" else value < than[1]
+
     @property
     def in_flight(self) -> list[int]:
-        return [n for n, r in self.trials.items() if r.get("status") in ("queued", "running")]
+        return sorted(self.flying)
 
     def counts(self) -> dict[str, int]:
-        return dict(Counter(str(r.get("status")) for r in self.trials.values()))
+        return {k: v for k, v in self.status_counts.items() if v > 0}
 
     def best(self) -> tuple[int, float] | None:
-        goal = self.spec.metric.goal
-        usable = [(n, r) for n, r in self.trials.items() if r.get("status") != "failed"]
-        scored = [(n, v) for n, r in usable if (v := best_of(r, goal)) is not None]
-        if not scored:
-            return None
-        pick = max if goal == "maximize" else min
-        return pick(scored, key=lambda item: item[1])
+        """The best value any trial produced so far (running ones included; failed ones excluded)."""
+        best = self.finished_best
+        for n in self.flying:
+            value = best_of(self.trials[n], self.spec.metric.goal)
+            if value is not None and self._better(value, best):
+                best = (n, value)
+        return best
 
     def concurrency(self) -> int:
         limit = self.spec.limits.max_concurrent_runs
@@ -90,21 +119,11 @@ class SweepRuntime:
         return min(self.total_runs or MAX_DEFAULT_CONCURRENCY, MAX_DEFAULT_CONCURRENCY)
 
     def snapshot(self, now: float | None = None, stop_grace_seconds: float = 10.0) -> SweepSnapshot:
+        """The scheduling view: in-flight trials in detail, the rest summarized by the best value."""
         spec = self.spec
         minutes = spec.limits.max_duration_minutes
-        views = tuple(
-            TrialView(
-                number=n,
-                status=str(r.get("status")),
-                attempt=int(r.get("attempt", 1)),
-                best=best_of(r, spec.metric.goal),
-                lease_alive=self.leases.get(n) if r.get("status") == "running" else None,
-                stop_reason=r.get("stop_reason"),
-                stop_requested_at=r.get("stop_requested_at"),
-                revoked=bool(r.get("revoked")),
-            )
-            for n, r in sorted(self.trials.items())
-        )
+        views = tuple(self._view(n) for n in self.in_flight)
+        best = self.best()
         return SweepSnapshot(
             now=time.time() if now is None else now,
             started=float(self.doc.get("started") or self.doc.get("created") or time.time()),
@@ -116,6 +135,20 @@ class SweepRuntime:
             max_duration_seconds=None if minutes is None else minutes * 60,
             max_retries=spec.limits.max_retries,
             target=spec.metric.target,
+            best_value=None if best is None else best[1],
             cancel_requested=bool(self.doc.get("cancel_requested")),
             stop_grace_seconds=stop_grace_seconds,
+        )
+
+    def _view(self, n: int) -> TrialView:
+        r = self.trials[n]
+        return TrialView(
+            number=n,
+            status=str(r.get("status")),
+            attempt=int(r.get("attempt", 1)),
+            best=best_of(r, self.spec.metric.goal),
+            lease_alive=self.leases.get(n) if r.get("status") == "running" else None,
+            stop_reason=r.get("stop_reason"),
+            stop_requested_at=r.get("stop_requested_at"),
+            revoked=bool(r.get("revoked")),
         )

@@ -7,6 +7,7 @@ before a task is sent, and a re-sent task for a trial that already runs is dropp
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -53,6 +54,7 @@ class Scheduler:
         self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self.sweeps: dict[str, SweepRuntime] = {}
         self.leading = False
+        self._renewed = 0.0
 
     @property
     def app(self) -> Celery:
@@ -81,8 +83,12 @@ class Scheduler:
             self.ledger.release(self.ledger.keys.scheduler_lock, self.owner)
 
     def _lead(self) -> bool:
-        """Hold the leader lock; on gaining it, reload every unfinished sweep from Redis."""
+        """Hold the leader lock (renewed a few times per TTL); on gaining it, reload every unfinished sweep."""
+        now = time.monotonic()
+        if self.leading and now - self._renewed < self.settings.scheduler_lock_seconds / 3:
+            return True
         held = self.ledger.hold(self.ledger.keys.scheduler_lock, self.owner, self.settings.scheduler_lock_seconds)
+        self._renewed = now
         if held and not self.leading:
             log.info("scheduler %s leads; loading unfinished sweeps", self.owner)
             self.sweeps.clear()
@@ -92,12 +98,17 @@ class Scheduler:
         return held
 
     def _drain_inbox(self) -> dict[str, set[int]]:
-        """Wait briefly for inbox messages; returns the trials that changed per sweep (new sweeps load here)."""
-        first = self.client.blpop([self.ledger.keys.inbox], timeout=self.settings.scheduler_poll_seconds)
-        if first is None:
-            return {}
-        rest: Any = self.client.lpop(self.ledger.keys.inbox, 10_000) or []
-        messages = [first[1], *rest]
+        """Take inbox messages (waiting briefly if none); returns the trials to re-read per sweep.
+
+        A trial message that carries the trial's new fields is applied directly, without reading the trial back.
+        """
+        inbox = self.ledger.keys.inbox
+        messages: Any = self.client.lpop(inbox, 10_000)
+        if not messages:
+            first = self.client.blpop([inbox], timeout=self.settings.scheduler_poll_seconds)
+            if first is None:
+                return {}
+            messages = [first[1], *(self.client.lpop(inbox, 10_000) or [])]
         changed: dict[str, set[int]] = defaultdict(set)
         for raw in messages:
             kind, _, body = text(raw).partition(" ")
@@ -105,8 +116,13 @@ class Scheduler:
                 self._load(body)
                 changed.setdefault(body, set())
             elif kind == "trial":
-                sweep_id, _, number = body.partition(" ")
-                changed[sweep_id].add(int(number))
+                sweep_id, number, payload = [*body.split(" ", 2), ""][:3]
+                rt = self.sweeps.get(sweep_id)
+                if payload and rt is not None and int(number) in rt.trials:
+                    rt.update({**rt.trials[int(number)], **json.loads(payload)})
+                    changed.setdefault(sweep_id, set())
+                else:
+                    changed[sweep_id].add(int(number))
         return changed
 
     def _load(self, sweep_id: str) -> None:
@@ -129,8 +145,9 @@ class Scheduler:
             rt.doc.update(status="running", started=time.time())
             self.ledger.update_sweep(sweep_id, {"status": "running", "started": rt.doc["started"]})
         self.sweeps[sweep_id] = rt
-        unsent = [r for r in records if r.get("status") == "queued" and not r.get("dispatched")]
-        self._dispatch(rt, unsent)
+        # A previous scheduler may have died between storing a trial and sending its task: send every queued
+        # trial again. A duplicate message is harmless, the worker drops it (the trial is no longer queued).
+        self._dispatch(rt, [r for r in records if r.get("status") == "queued"])
 
     def tick(self, changed: dict[str, set[int]], full: bool) -> None:
         """Refresh what changed (everything in flight on a full tick), then step each affected sweep."""
@@ -150,7 +167,8 @@ class Scheduler:
                 self.apply(rt, step(rt.snapshot(stop_grace_seconds=self.settings.stop_grace_seconds), rt.sampler))  # type: ignore[arg-type]
             finally:
                 rt.leases = {}
-            self._publish_counts(rt)
+            if full:
+                self._publish_counts(rt)  # once a second: progress for clients without a write per trial
 
     # -- commands -----------------------------------------------------------------------------------------
     def apply(self, rt: SweepRuntime, commands: list[Command]) -> None:
@@ -181,7 +199,7 @@ class Scheduler:
         now = time.time()
         records = [
             {"number": c.number, "attempt": 1, "params": c.params, "status": "queued", "created": now,
-             "dispatched": False, "task_id": uuid.uuid4().hex}
+             "task_id": uuid.uuid4().hex}
             for c in starts
         ]
         next_number = max(c.number for c in starts) + 1
@@ -192,7 +210,7 @@ class Scheduler:
         self._dispatch(rt, records)
 
     def _retry(self, rt: SweepRuntime, c: RetryTrial) -> None:
-        fields = {"status": "queued", "attempt": c.attempt, "dispatched": False, "task_id": uuid.uuid4().hex,
+        fields = {"status": "queued", "attempt": c.attempt, "task_id": uuid.uuid4().hex,
                   "error": c.reason, "started": None, "worker": None}
         prev = c.attempt - 1
         if self.ledger.transition(rt.sweep_id, c.number, ["running"], fields, attempt=prev, only_without_lease=True):
@@ -202,7 +220,7 @@ class Scheduler:
                 self._dispatch(rt, [record])
 
     def _dispatch(self, rt: SweepRuntime, records: list[dict[str, Any]]) -> None:
-        """Send one Celery task per trial, then mark each as sent (unsent ones are re-sent after a restart)."""
+        """Send one Celery task per trial (the trial is stored first, so a crash here loses nothing)."""
         if not records:
             return
         spec = rt.spec
@@ -216,18 +234,14 @@ class Scheduler:
         queue = spec.resources.effective_queue
         with self.app.producer_or_acquire() as producer:
             for r in records:
+                kwargs = {"sweep": rt.sweep_id, "trial": r["number"], "attempt": r["attempt"], "params": r["params"],
+                          "name": spec.name}
                 self.app.send_task(
-                    "sweepq.trial",
-                    kwargs={"sweep": rt.sweep_id, "trial": r["number"], "attempt": r["attempt"], "params": r["params"],
-                            "name": spec.name},
-                    task_id=r["task_id"], queue=queue, producer=producer,
-                    shadow=f"sweepq.trial {spec.name} #{r['number']}", **options,
+                    "sweepq.trial", kwargs=kwargs, task_id=r["task_id"], queue=queue, producer=producer,
+                    shadow=f"sweepq.trial {spec.name} #{r['number']}",
+                    argsrepr="()", kwargsrepr=json.dumps(kwargs)[:1024],  # what Flower shows; cheaper than saferepr
+                    **options,
                 )
-        pipe = self.client.pipeline(transaction=False)
-        for r in records:
-            pipe.hset(self.ledger.keys.trial(rt.sweep_id, r["number"]), "dispatched", "true")
-            r["dispatched"] = True
-        pipe.execute()
 
     def _request_stop(self, rt: SweepRuntime, c: RequestStop) -> None:
         self.ledger.request_stop(rt.sweep_id, c.numbers, c.reason)

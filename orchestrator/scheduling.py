@@ -32,7 +32,11 @@ class TrialView:
 
 @dataclass(frozen=True)
 class SweepSnapshot:
-    """One sweep's state at time `now` (seconds since the epoch), with its limits from the spec."""
+    """One sweep's state at time `now` (seconds since the epoch), with its limits from the spec.
+
+    `trials` must hold every queued or running trial; finished ones may be left out (they only matter through
+    `next_number` and `best_value`).
+    """
 
     now: float
     started: float
@@ -44,6 +48,7 @@ class SweepSnapshot:
     max_duration_seconds: float | None = None
     max_retries: int = 0
     target: float | None = None
+    best_value: float | None = None  # the best value any trial produced (finished trials need not be listed)
     cancel_requested: bool = False
     stop_grace_seconds: float = 10.0
 
@@ -139,7 +144,7 @@ def _end_reason(snap: SweepSnapshot) -> tuple[SweepEnd, str, bool] | None:
         return "canceled", "canceled by user", True
     if snap.max_duration_seconds is not None and snap.now - snap.started >= snap.max_duration_seconds:
         return "completed", "max_duration_minutes reached", True
-    if any(reached(t.best, snap.target, snap.goal) for t in snap.trials):
+    if reached(snap.best_value, snap.target, snap.goal) or any(reached(t.best, snap.target, snap.goal) for t in snap.trials):
         return "completed", "metric target reached", False
     return None
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: int = Field(
         default=3600, ge=60, description="kombu re-queues an unacknowledged trial message after it (leases cover less)"
     )
+    task_events: bool = Field(
+        default=False, description="Celery task events from the start (Flower also turns them on when it runs)"
+    )
     worker_max_trials_per_child: int | None = Field(
         default=None, ge=1, description="recycle a pool process after N trials (GPU workers always use 1)"
     )

@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Celery:
     app = Celery("sweepq", set_as_current=False)
     app.conf.update(
         broker_url=url,
+        broker_transport="workers.transport:Transport",  # kombu's redis transport, minus a client per publish
         result_backend=url,
         task_serializer="json",
         result_serializer="json",
@@ -30,8 +31,11 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_acks_late=True,  # a message is acknowledged when the trial ends; leases cover lost workers sooner
         worker_prefetch_multiplier=1,
         worker_disable_prefetch=True,  # fetch a trial only when a pool slot is free (Celery >= 5.6, Redis)
-        worker_send_task_events=True,  # Flower
-        task_send_sent_event=True,  # Flower shows queued trials
+        # Task events cost about a third of a trial's overhead, so they are on demand: `sweepq flower` (Flower's
+        # enable_events) switches them on in running workers; SWEEPQ_TASK_EVENTS=true keeps them always on and
+        # also sends task-sent events, so that Flower lists queued trials too.
+        worker_send_task_events=settings.task_events,
+        task_send_sent_event=settings.task_events,
         task_default_queue="cpu",
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},

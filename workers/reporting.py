@@ -18,7 +18,7 @@ import redis
 
 from orchestrator.store.codec import metric_json
 from orchestrator.store.keys import Keys
-from orchestrator.store.streams import Report, append_report
+from orchestrator.store.streams import Report, ReportWriter
 
 STEP_NAMES = ("step", "epoch", "iteration")  # a report's step comes from the first of these it carries
 
@@ -48,6 +48,10 @@ class Reporter:
     history: list[float] = field(default_factory=list)
     best: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _writer: ReportWriter | None = None
+
+    def __post_init__(self) -> None:
+        self._writer = ReportWriter(self.client, self.keys, self.sweep_id, maxlen=self.maxlen, lease_s=self.lease_s)
 
     def known(self, name: str) -> bool:
         return name == self.metric or name in self.extra
@@ -66,9 +70,8 @@ class Reporter:
                     fields["best"] = self.best
             step = step if step is not None else max(len(self.history), 1)
             report = Report("", self.number, self.attempt, step, dict(values), time.time())
-            return append_report(
-                self.client, self.keys, self.sweep_id, report, fields, maxlen=self.maxlen, lease_s=self.lease_s
-            )
+            assert self._writer is not None
+            return self._writer.append(report, fields)
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.goal == "maximize" else a < b

@@ -42,6 +42,7 @@ class WorkerState:
     client: redis.Redis = field(init=False)
     ledger: Ledger = field(init=False)
     specs: dict[str, SweepSpec] = field(default_factory=dict)
+    heartbeat: Heartbeat | None = None
 
     def __post_init__(self) -> None:
         self.client = redis_client(self.settings)
@@ -67,24 +68,32 @@ def state(settings: Settings) -> WorkerState:
 
 
 class Heartbeat(threading.Thread):
-    """Renews the trial's lease and watches its stop flag while the trial runs (also when it never reports)."""
+    """Renews the running trial's lease and watches its stop flag (also when the trial never reports).
 
-    def __init__(self, w: WorkerState, ctx: TrialContext, owner: str) -> None:
+    One thread per pool process, started with its first trial, so a short trial costs no thread start.
+    """
+
+    def __init__(self, w: WorkerState) -> None:
         super().__init__(daemon=True, name="sweepq-heartbeat")
-        self.w, self.ctx, self.owner = w, ctx, owner
-        self.done = threading.Event()
+        self.w = w
+        self.current: tuple[TrialContext, str] | None = None
 
     def run(self) -> None:
         s = self.w.settings
-        while not self.done.wait(s.heartbeat_seconds):
+        while True:
+            time.sleep(s.heartbeat_seconds)
+            watched = self.current
+            if watched is None:
+                continue
+            ctx, owner = watched
             try:
-                self.w.ledger.renew(self.ctx.sweep_id, self.ctx.number, self.owner, s.lease_seconds)
-                reason = self.w.ledger.stop_reason(self.ctx.sweep_id, self.ctx.number)
+                self.w.ledger.renew(ctx.sweep_id, ctx.number, owner, s.lease_seconds)
+                reason = self.w.ledger.stop_reason(ctx.sweep_id, ctx.number)
             except redis.RedisError as exc:  # Redis away for a moment: the lease outlives a few misses
                 log.warning("heartbeat failed: %s", exc)
                 continue
             if reason is not None:
-                self.ctx.request_stop(reason)
+                ctx.request_stop(reason)
 
 
 def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, trial: int, attempt: int) -> dict[str, Any]:
@@ -99,18 +108,19 @@ def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, tr
     running = {
         "status": "running", "started": time.time(), "worker": host, "pid": os.getpid(), "task_id": task_id, "gpu": gpu
     }
-    code = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
-    if code != 1:
-        log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(code, code))
-        return {"dropped": DROP_REASONS.get(code, str(code))}
-    record = w.ledger.trial(sweep, trial) or {}
-    ctx = _context(w, spec, sweep, trial, attempt, record.get("params", {}))
-    beat = Heartbeat(w, ctx, owner)
-    beat.start()
+    params = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
+    if isinstance(params, int):
+        log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(params, params))
+        return {"dropped": DROP_REASONS.get(params, str(params))}
+    ctx = _context(w, spec, sweep, trial, attempt, params)
+    if w.heartbeat is None:
+        w.heartbeat = Heartbeat(w)
+        w.heartbeat.start()
+    w.heartbeat.current = (ctx, owner)
     try:
         outcome = RUNNERS["command" if isinstance(spec.trial, CommandTrial) else "python"](ctx)
     finally:
-        beat.done.set()
+        w.heartbeat.current = None
     _finish(w, ctx, outcome)
     return {"status": outcome.status, "value": outcome.value}
 
@@ -122,7 +132,8 @@ def _context(w: WorkerState, spec: SweepSpec, sweep: str, number: int, attempt: 
         maxlen=s.stream_maxlen, lease_s=s.lease_seconds,
     )
     output_dir = Path(s.artifact_root).resolve() / sweep / f"trial-{number}"
-    output_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(spec.trial, CommandTrial):  # its log and ${args_json_file} live there
+        output_dir.mkdir(parents=True, exist_ok=True)
     return TrialContext(
         sweep_id=sweep, number=number, attempt=attempt, spec=spec, params=params, reporter=reporter,
         output_dir=output_dir, stop_grace_seconds=s.stop_grace_seconds, log_tail_lines=s.log_tail_lines,
@@ -147,7 +158,11 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         "exit_code": outcome.exit_code,
         "log_tail": outcome.log_tail,
     }
-    if not w.ledger.transition(ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True):
+    tell = ("status", "ended", "value", "best", "reports")
+    done = w.ledger.transition(
+        ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
+    )
+    if not done:
         log.warning("%s #%s attempt %s ended after it was reaped; not recorded", ctx.sweep_id, ctx.number, ctx.attempt)
 
 

@@ -7,6 +7,7 @@ old attempt changes nothing.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -16,14 +17,15 @@ import redis
 from orchestrator.store.codec import decode_fields, dumps, encode_fields
 from orchestrator.store.keys import Keys
 
-# KEYS: trial, lease, inbox. ARGV: attempt (JSON), owner, lease ms, inbox event, then field/value pairs to set.
+# KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set. Returns the params.
+# The scheduler is not told of a start (it counts queued and running alike as in flight, and re-reads
+# in-flight trials every second), which halves its work per trial.
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'status') ~= '"queued"' then return -1 end
 if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return -2 end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return -3 end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('RPUSH', KEYS[3], ARGV[4])
-return 1
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return redis.call('HGET', KEYS[1], 'params')
 """
 
 # KEYS: trial, lease, inbox. ARGV: n statuses, the statuses (JSON), attempt (JSON or ''), flags, inbox event,
@@ -55,9 +57,9 @@ def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def trial_event(sweep_id: str, number: int) -> str:
-    """The inbox message that tells the scheduler trial `number` of a sweep changed state."""
-    return f"trial {sweep_id} {number}"
+def trial_event(sweep_id: str, number: int, payload: Mapping[str, Any] | None = None) -> str:
+    """The inbox message that tells the scheduler trial `number` of a sweep changed (with its new fields)."""
+    return f"trial {sweep_id} {number}" + (f" {dumps(payload)}" if payload else "")
 
 
 class Ledger:
@@ -123,13 +125,20 @@ class Ledger:
     def update_trial(self, sweep_id: str, number: int, fields: Mapping[str, Any]) -> None:
         self.r.hset(self.keys.trial(sweep_id, number), mapping=encode_fields(fields))
 
-    def claim(self, sweep_id: str, number: int, attempt: int, owner: str, lease_s: float, fields: Mapping[str, Any]) -> int:
-        """Take a queued trial's lease (SET NX) and mark it running: 1, or -1 not queued, -2 old attempt, -3 owned."""
-        args: list[Any] = [dumps(attempt), owner, int(lease_s * 1000), trial_event(sweep_id, number)]
+    def claim(
+        self, sweep_id: str, number: int, attempt: int, owner: str, lease_s: float, fields: Mapping[str, Any]
+    ) -> int | dict[str, Any]:
+        """Take a queued trial's lease (SET NX) and mark it running, returning its parameters; else -1 (not queued),
+        -2 (an older attempt's message) or -3 (owned by another worker)."""
+        args: list[Any] = [dumps(attempt), owner, int(lease_s * 1000)]
         for k, v in encode_fields(fields).items():
             args += [k, v]
-        keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number), self.keys.inbox]
-        return int(self._claim(keys=keys, args=args))
+        keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number)]
+        result = self._claim(keys=keys, args=args)
+        if isinstance(result, int):
+            return result
+        params: dict[str, Any] = json.loads(text(result))
+        return params
 
     def renew(self, sweep_id: str, number: int, owner: str, lease_s: float) -> bool:
         """Extend a lease that `owner` still holds; False means it was lost (reaped)."""
@@ -146,11 +155,17 @@ class Ledger:
         only_without_lease: bool = False,
         drop_lease: bool = False,
         notify: bool = True,
+        tell: Iterable[str] = (),
     ) -> bool:
-        """Set fields on a trial only if its status is one of `expect` (and its attempt matches)."""
+        """Set fields on a trial only if its status is one of `expect` (and its attempt matches).
+
+        The scheduler is notified; the fields named in `tell` travel with the notification so that it need not
+        read the trial back.
+        """
         statuses = [dumps(s) for s in expect]
         flags = ("L" if only_without_lease else "") + ("D" if drop_lease else "")
-        event = trial_event(sweep_id, number) if notify else ""
+        payload = {k: fields[k] for k in tell if k in fields}
+        event = trial_event(sweep_id, number, payload) if notify else ""
         args: list[Any] = [len(statuses), *statuses, "" if attempt is None else dumps(attempt), flags, event]
         for k, v in encode_fields(fields).items():
             args += [k, v]

@@ -29,32 +29,41 @@ class Report:
     time: float
 
 
-def append_report(
-    client: redis.Redis,
-    keys: Keys,
-    sweep_id: str,
-    report: Report,
-    trial_fields: Mapping[str, Any],
-    *,
-    maxlen: int,
-    lease_s: float,
-) -> str | None:
-    """Append a report, update the trial record and lease; returns the stop reason if one was requested."""
-    entry = {
-        "trial": str(report.trial),
-        "attempt": str(report.attempt),
-        "step": str(report.step),
-        "values": dumps({k: metric_json(float(v)) for k, v in report.values.items()}),
-        "t": repr(report.time),
-    }
-    pipe = client.pipeline(transaction=False)
-    pipe.xadd(keys.metrics(sweep_id), entry, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
-    if trial_fields:
-        pipe.hset(keys.trial(sweep_id, report.trial), mapping=encode_fields(trial_fields))
-    pipe.pexpire(keys.lease(sweep_id, report.trial), int(lease_s * 1000))
-    pipe.get(keys.stop(sweep_id, report.trial))
-    stop = pipe.execute()[-1]
-    return stop.decode() if stop is not None else None
+# KEYS: stream, trial, lease, stop. ARGV: maxlen, lease ms, n entry fields, entry field/value pairs, then trial
+# field/value pairs. One command instead of a four-command pipeline: the same single round trip, a third of the
+# client-side cost (reporting is the hot path of a sweep).
+_REPORT = """
+local n = tonumber(ARGV[3])
+local entry = {}
+for i = 4, 3 + 2 * n do entry[#entry + 1] = ARGV[i] end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(entry))
+for i = 4 + 2 * n, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return redis.call('GET', KEYS[4])
+"""
+
+
+class ReportWriter:
+    """Appends reports of one sweep's trials; one EVALSHA per report (see _REPORT)."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, sweep_id: str, *, maxlen: int, lease_s: float) -> None:
+        self.keys, self.sweep_id = keys, sweep_id
+        self.maxlen, self.lease_ms = maxlen, int(lease_s * 1000)
+        self.script = client.register_script(_REPORT)
+
+    def append(self, report: Report, trial_fields: Mapping[str, Any]) -> str | None:
+        """Append a report, update the trial record and lease; returns the stop reason if one was requested."""
+        entry = [
+            "trial", str(report.trial), "attempt", str(report.attempt), "step", str(report.step),
+            "values", dumps({k: metric_json(float(v)) for k, v in report.values.items()}), "t", repr(report.time),
+        ]
+        args: list[Any] = [self.maxlen, self.lease_ms, len(entry) // 2, *entry]
+        for k, v in encode_fields(trial_fields).items():
+            args += [k, v]
+        n, k = report.trial, self.keys
+        keys = [k.metrics(self.sweep_id), k.trial(self.sweep_id, n), k.lease(self.sweep_id, n), k.stop(self.sweep_id, n)]
+        stop = self.script(keys=keys, args=args)
+        return _text(stop) if stop is not None else None
 
 
 def decode_entry(entry_id: bytes | str, fields: Mapping[Any, Any]) -> Report:

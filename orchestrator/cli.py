@@ -18,6 +18,7 @@ from orchestrator.client import Sweep, SweepClient
 from orchestrator.loading import SpecError, load_spec
 from orchestrator.progress import sweeps_table, trials_table
 from orchestrator.settings import Settings
+from orchestrator.spec import SweepSpec
 from orchestrator.summary import spec_summary
 
 app = typer.Typer(
@@ -77,6 +78,15 @@ def settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def policy_note(spec: SweepSpec) -> None:
+    """Say plainly that early termination is not applied yet (its evaluator is the next piece of work)."""
+    if spec.early_termination.policy != "none":
+        err_console.print(
+            f"[yellow]note[/]: early_termination ({spec.early_termination.policy}) is validated but not applied yet "
+            "in this version: every trial runs to its end"
+        )
+
+
 def client() -> SweepClient:
     return SweepClient(settings=settings())
 
@@ -112,6 +122,7 @@ def submit(
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None
+    policy_note(sweep.spec)
     console.print(sweep.id, highlight=False)
     if wait:
         final = sweep.wait(progress=True)

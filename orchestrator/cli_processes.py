@@ -96,7 +96,7 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run a sweep on this machine: a private Redis, the scheduler and N workers; prints the best trial."""
-    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_best, report_spec_error, settings
+    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, policy_note, print_best, report_spec_error, settings
     from orchestrator.client import SweepClient
 
     try:
@@ -104,6 +104,7 @@ def run(
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None
+    policy_note(parsed)
     url = redis_url or (EXPLICIT_REDIS[-1] if EXPLICIT_REDIS else None)
     try:
         with LocalCluster([parsed.resources.effective_queue], workers, url) as cluster:

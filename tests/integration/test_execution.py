@@ -142,3 +142,18 @@ def test_command_trial_with_nonzero_exit_is_failed_with_code_and_log_tail(cluste
     assert trial["status"] == "failed" and trial["exit_code"] == 3
     assert "exit code 3" in trial["error"] and "boom: no such file" in trial["error"]
     assert trial["log_tail"] == ["loading data", "boom: no such file"]
+
+
+def test_trial_timeout_fails_python_and_command_trials(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=2)
+    limits = {"max_total_runs": 1, "max_concurrent_runs": 1, "trial_timeout_minutes": 0.03}
+    python = cluster.client.submit(cluster.spec(trial={"function": "tests.integration.trials:silent"}, limits=limits))
+    command = cluster.client.submit(cluster.spec(
+        trial={"command": ["${interpreter}", "-c", "import time\nprint('score=1', flush=True)\ntime.sleep(60)"]}, limits=limits,
+    ))
+    for sweep in (python, command):
+        sweep.wait(timeout=60, progress=False)
+        [trial] = sweep.trials()
+        assert trial["status"] == "failed" and "timed out after 0.03 minutes" in trial["error"]
+        assert trial["ended"] - trial["started"] < 1.8 + 5

@@ -73,6 +73,12 @@ class Reporter:
             assert self._writer is not None
             return self._writer.append(report, fields)
 
+    def close(self) -> None:
+        """Release the reporting connection (the trial ended)."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.goal == "maximize" else a < b
 

@@ -121,6 +121,7 @@ def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, tr
         outcome = RUNNERS["command" if isinstance(spec.trial, CommandTrial) else "python"](ctx)
     finally:
         w.heartbeat.current = None
+        ctx.reporter.close()
     _finish(w, ctx, outcome)
     return {"status": outcome.status, "value": outcome.value}
 

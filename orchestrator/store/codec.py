@@ -28,6 +28,10 @@ def metric_float(v: Any) -> float | None:
 
 
 def dumps(value: Any) -> str:
+    """Strict, compact JSON; finite floats and ints take a fast path (their repr is their JSON)."""
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
     return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
 
 

@@ -19,7 +19,7 @@ from orchestrator.store.streams import read_reports
 
 ENDED = ("completed", "canceled", "failed")
 TRIAL_FIELDS = (
-    "number", "status", "params", "value", "best", "reports", "attempt", "created", "started", "ended",
+    "id", "number", "status", "params", "value", "best", "reports", "attempt", "created", "started", "ended",
     "worker", "gpu", "task_id", "error", "exit_code", "final_metrics", "log_tail",
 )
 
@@ -90,7 +90,9 @@ class Sweep:
 
     def trials(self) -> list[dict[str, Any]]:
         """Every trial as a plain dict (params with dotted names for nested groups), by number."""
-        return [{k: r.get(k) for k in TRIAL_FIELDS} for r in self.client.ledger.trials(self.id)]
+        return [
+            {k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in self.client.ledger.trials(self.id)
+        ]
 
     def best_trial(self) -> dict[str, Any] | None:
         """The completed or stopped trial with the best primary metric (best report or final value)."""

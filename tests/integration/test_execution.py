@@ -157,3 +157,21 @@ def test_trial_timeout_fails_python_and_command_trials(cluster: Cluster) -> None
         [trial] = sweep.trials()
         assert trial["status"] == "failed" and "timed out after 0.03 minutes" in trial["error"]
         assert trial["ended"] - trial["started"] < 1.8 + 5
+
+
+def test_reaching_the_metric_target_ends_the_sweep_early(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=2)
+    spec = cluster.spec(trial={"function": "tests.integration.trials:quick"},
+                        metric={"name": "score", "goal": "maximize", "target": 0.9},
+                        limits={"max_total_runs": 300, "max_concurrent_runs": 2})
+    sweep = cluster.client.submit(spec)
+    final = sweep.wait(timeout=60, progress=False)
+    trials = sweep.trials()
+    assert final["status"] == "completed" and final["reason"] == "metric target reached"
+    assert len(trials) < 300
+    hits = [t for t in trials if t["value"] is not None and t["value"] >= 0.9]
+    assert hits and all(t["status"] in ("completed", "canceled") for t in trials)
+    first_hit = min(t["ended"] for t in hits)
+    assert all(t["created"] <= first_hit + 1.0 for t in trials)  # nothing new was started after the target was met
+    assert trials[0]["id"] == f"{sweep.id}/0"

@@ -1,0 +1,31 @@
+"""HyperDrive's Median stopping policy: stop a run whose best is worse than the median of running averages."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from orchestrator.policies.base import DEFAULT_SCHEDULE, Decision, Goal, Schedule, Table, best, better, finite_or_none, mean
+
+
+@dataclass(frozen=True)
+class Median:
+    """M = median of avg(q, N) over the runs q with at least N reports (r included); stop if best(r, N) is worse."""
+
+    goal: Goal
+    schedule: Schedule = DEFAULT_SCHEDULE
+    name: str = "median"
+
+    def applies(self, interval: int) -> bool:
+        return self.schedule.applies(interval)
+
+    def decide(self, table: Table, trial: int, interval: int) -> Decision:
+        averages = [mean(c.values[:interval], self.goal) for c in table.values() if len(c.values) >= interval]
+        m = statistics.median(averages)
+        mine = best(table[trial].values[:interval], self.goal)
+        stop = better(m, mine, self.goal)
+        reason = (
+            f"best {mine:.6g} {'worse than' if stop else 'not worse than'} the median {m:.6g} "
+            f"of {len(averages)} running averages at interval {interval}"
+        )
+        return Decision(trial, interval, stop, finite_or_none(mine), finite_or_none(m), reason)

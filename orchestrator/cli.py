@@ -16,9 +16,8 @@ from rich.markup import escape
 
 from orchestrator.client import Sweep, SweepClient
 from orchestrator.loading import SpecError, load_spec
-from orchestrator.progress import sweeps_table, trials_table
+from orchestrator.progress import decisions_table, sweeps_table, trials_table
 from orchestrator.settings import Settings
-from orchestrator.spec import SweepSpec
 from orchestrator.summary import spec_summary
 
 app = typer.Typer(
@@ -78,15 +77,6 @@ def settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def policy_note(spec: SweepSpec) -> None:
-    """Say plainly that early termination is not applied yet (its evaluator is the next piece of work)."""
-    if spec.early_termination.policy != "none":
-        err_console.print(
-            f"[yellow]note[/]: early_termination ({spec.early_termination.policy}) is validated but not applied yet "
-            "in this version: every trial runs to its end"
-        )
-
-
 def client() -> SweepClient:
     return SweepClient(settings=settings())
 
@@ -122,7 +112,6 @@ def submit(
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None
-    policy_note(sweep.spec)
     console.print(sweep.id, highlight=False)
     if wait:
         final = sweep.wait(progress=True)
@@ -192,6 +181,20 @@ def cancel(sweep_id: str = typer.Argument(..., help="A sweep id.")) -> None:
     """Cancel a sweep: queued trials are dropped, running ones stopped (and killed after the grace period)."""
     open_sweep(sweep_id).cancel()
     console.print(f"cancel requested: {escape(sweep_id)}")
+
+
+@app.command()
+def decisions(
+    sweep_id: str = typer.Argument(..., help="A sweep id."),
+    stops_only: bool = typer.Option(False, "--stops", help="Only the decisions that stopped a trial."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The early-termination decisions of a sweep: trial, interval, value, threshold, policy and reason."""
+    rows = [d for d in open_sweep(sweep_id).decisions() if d["stop"] or not stops_only]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    console.print(decisions_table(rows))
 
 
 def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:

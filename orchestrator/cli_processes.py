@@ -21,16 +21,41 @@ def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def scheduler(loglevel: str = typer.Option("INFO", "--loglevel", help="DEBUG, INFO, WARNING or ERROR.")) -> None:
-    """Run the scheduler: turns submitted sweeps into trial tasks until stopped (SIGTERM or Ctrl-C)."""
-    from orchestrator.cli import settings
-    from orchestrator.scheduler import Scheduler
-
-    _logging(loglevel)
+def _stop_event() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    Scheduler(settings()).run(stop)
+    return stop
+
+
+def scheduler(
+    loglevel: str = typer.Option("INFO", "--loglevel", help="DEBUG, INFO, WARNING or ERROR."),
+    evaluator: bool = typer.Option(True, "--evaluator/--no-evaluator", help="Also run the policy evaluator."),
+) -> None:
+    """Run the scheduler (and the policy evaluator): turns sweeps into trial tasks until SIGTERM or Ctrl-C."""
+    from orchestrator.cli import settings
+    from orchestrator.evaluator import Evaluator
+    from orchestrator.scheduler import Scheduler
+
+    _logging(loglevel)
+    stop = _stop_event()
+    config = settings()
+    thread = None
+    if evaluator:
+        thread = threading.Thread(target=Evaluator(config).run, args=(stop,), name="sweepq-evaluator", daemon=True)
+        thread.start()
+    Scheduler(config).run(stop)
+    if thread is not None:
+        thread.join(timeout=5)
+
+
+def evaluator(loglevel: str = typer.Option("INFO", "--loglevel")) -> None:
+    """Run the policy evaluator alone (`sweepq scheduler` runs one too unless --no-evaluator)."""
+    from orchestrator.cli import settings
+    from orchestrator.evaluator import Evaluator
+
+    _logging(loglevel)
+    Evaluator(settings()).run(_stop_event())
 
 
 def gpu_slot_list(gpus: str, per_trial: int) -> list[str]:
@@ -96,7 +121,7 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Run a sweep on this machine: a private Redis, the scheduler and N workers; prints the best trial."""
-    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, policy_note, print_best, report_spec_error, settings
+    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_best, report_spec_error, settings
     from orchestrator.client import SweepClient
 
     try:
@@ -104,7 +129,6 @@ def run(
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None
-    policy_note(parsed)
     url = redis_url or (EXPLICIT_REDIS[-1] if EXPLICIT_REDIS else None)
     try:
         with LocalCluster([parsed.resources.effective_queue], workers, url) as cluster:
@@ -130,5 +154,5 @@ def run(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (scheduler, worker, flower, run):
+    for command in (scheduler, evaluator, worker, flower, run):
         app.command()(command)

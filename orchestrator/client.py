@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -90,9 +91,14 @@ class Sweep:
 
     def trials(self) -> list[dict[str, Any]]:
         """Every trial as a plain dict (params with dotted names for nested groups), by number."""
-        return [
-            {k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in self.client.ledger.trials(self.id)
-        ]
+        records = self.client.ledger.trials(self.id)
+        return [{k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in records]
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """Every early-termination decision (trial, attempt, interval, stop, value, threshold, reason, policy,
+        time), in the order they were made."""
+        raw = self.client.ledger.r.hvals(self.client.ledger.keys.decisions(self.id))
+        return sorted((json.loads(v) for v in raw), key=lambda d: (d["time"], d["trial"], d["interval"]))
 
     def best_trial(self) -> dict[str, Any] | None:
         """The completed or stopped trial with the best primary metric (best report or final value)."""

@@ -103,3 +103,15 @@ def sweeps_table(sweeps: list[dict[str, Any]]) -> Table:
                "" if not best else _fmt(best["value"]), f"{elapsed:.0f} s"]
         table.add_row(*(escape(c) for c in row))
     return table
+
+
+def decisions_table(decisions: list[dict[str, Any]]) -> Table:
+    """Early-termination decisions: trial, interval, value, threshold, stop or continue, policy, reason."""
+    table = Table(header_style="bold")
+    for column in ("trial", "interval", "value", "threshold", "decision", "policy", "reason"):
+        table.add_column(column, overflow="fold")
+    for d in decisions:
+        row = [str(d["trial"]), str(d["interval"]), _fmt(d.get("value")), _fmt(d.get("threshold")),
+               "stop" if d["stop"] else "continue", d["policy"], d["reason"]]
+        table.add_row(*(escape(c) for c in row))
+    return table

@@ -130,6 +130,7 @@ class Scheduler:
         doc = self.ledger.sweep(sweep_id)
         if doc is None or doc.get("status") not in ACTIVE:
             self.sweeps.pop(sweep_id, None)
+            self.client.srem(self.ledger.keys.active, sweep_id)
             return
         if sweep_id in self.sweeps:
             self.sweeps[sweep_id].doc = doc
@@ -145,6 +146,7 @@ class Scheduler:
             rt.doc.update(status="running", started=time.time())
             self.ledger.update_sweep(sweep_id, {"status": "running", "started": rt.doc["started"]})
         self.sweeps[sweep_id] = rt
+        self.client.sadd(self.ledger.keys.active, sweep_id)
         # A previous scheduler may have died between storing a trial and sending its task: send every queued
         # trial again. A duplicate message is harmless, the worker drops it (the trial is no longer queued).
         self._dispatch(rt, [r for r in records if r.get("status") == "queued"])
@@ -270,6 +272,7 @@ class Scheduler:
         self.ledger.update_sweep(rt.sweep_id, {"status": c.status, "reason": c.reason, "ended": time.time()})
         rt.doc["status"] = c.status
         self._publish_counts(rt)
+        self.client.srem(self.ledger.keys.active, rt.sweep_id)
         self.sweeps.pop(rt.sweep_id, None)
 
     def _publish_counts(self, rt: SweepRuntime) -> None:

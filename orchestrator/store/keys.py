@@ -29,6 +29,16 @@ class Keys:
         """Single-leader lock so two scheduler processes never both drive the same sweeps."""
         return f"{self.prefix}:scheduler:lock"
 
+    @property
+    def evaluator_lock(self) -> str:
+        """Single-leader lock of the policy evaluator (a second one waits as a standby)."""
+        return f"{self.prefix}:evaluator:lock"
+
+    @property
+    def active(self) -> str:
+        """Set of the sweeps the scheduler is running (what the evaluator watches)."""
+        return f"{self.prefix}:sweeps:active"
+
     def sweep(self, sweep_id: str) -> str:
         """Hash: spec, status, times and counters of one sweep (each field a JSON value)."""
         return f"{self.prefix}:sweep:{sweep_id}"
@@ -54,7 +64,7 @@ class Keys:
         return f"{self.prefix}:sweep:{sweep_id}:metrics"
 
     def decisions(self, sweep_id: str) -> str:
-        """List of early-termination decisions of a sweep, as JSON documents."""
+        """Hash of a sweep's early-termination decisions, one per trial:attempt:interval (JSON documents)."""
         return f"{self.prefix}:sweep:{sweep_id}:decisions"
 
     def sweep_pattern(self, sweep_id: str) -> str:

@@ -56,3 +56,24 @@ def slow(x: float) -> float:
         time.sleep(0.2)
         report(score=x, step=step)
     return x
+
+
+def curve_up(x: float, steps: int = 4, pause: float = 0.15) -> float:
+    """A deterministic learning curve to maximize: x * k at step k."""
+    for k in range(1, steps + 1):
+        report(score=x * k)
+        time.sleep(pause)
+    return x * steps
+
+
+def curve_down(x: float, steps: int = 4, pause: float = 0.15) -> float:
+    """A deterministic loss curve to minimize: x / k at step k."""
+    for k in range(1, steps + 1):
+        report(score=x / k)
+        time.sleep(pause)
+    return x / steps
+
+
+def never_reports(x: float) -> float:
+    time.sleep(1.0)
+    return x

@@ -253,4 +253,4 @@ def test_registry_builds_each_policy_from_a_spec() -> None:
         policy = create_policy(spec)
         assert isinstance(policy, cls)
         if name != "none":
-            assert getattr(policy, "goal") == "minimize" and not policy.applies(1)
+            assert policy.goal == "minimize" and not policy.applies(1)

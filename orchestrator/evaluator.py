@@ -1,0 +1,212 @@
+"""The policy evaluator: reads each running sweep's metric stream with a consumer group, keeps the metrics
+table, applies the sweep's policy at each evaluation interval, records every decision and stops trials.
+
+Restart-safe: entries are acknowledged only after they were applied; a new evaluator rebuilds each table from
+the stream (entries already acknowledged are applied silently, pending ones are evaluated again), and decisions
+and stop flags are written with SETNX semantics, so nothing is lost and nothing is stopped twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from orchestrator.metrics_table import MetricTable
+from orchestrator.policies import Decision, Policy, create_policy
+from orchestrator.settings import Settings
+from orchestrator.spec import SweepSpec
+from orchestrator.store.codec import dumps
+from orchestrator.store.connection import redis_client
+from orchestrator.store.keys import Keys
+from orchestrator.store.ledger import Ledger, text
+from orchestrator.store.streams import Report, decode_entry
+
+log = logging.getLogger("sweepq.evaluator")
+GROUP = "evaluator"
+REFRESH_SECONDS = 1.0
+
+
+def entry_id(raw: str) -> tuple[int, int]:
+    ms, _, seq = raw.partition("-")
+    return int(ms), int(seq or 0)
+
+
+@dataclass
+class Watch:
+    """One sweep under evaluation."""
+
+    sweep_id: str
+    spec: SweepSpec
+    policy: Policy
+    table: MetricTable
+    last: tuple[int, int] = (0, 0)
+    earlier_stops: set[tuple[int, int, int]] = field(default_factory=set)  # (trial, attempt, interval), on catch-up
+
+
+class Evaluator:
+    """Applies early-termination policies to every running sweep; `run()` until `stop` is set."""
+
+    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.client = client or redis_client(settings)
+        self.ledger = Ledger(self.client, Keys(settings.key_prefix))
+        self.keys = self.ledger.keys
+        self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        self.watches: dict[str, Watch] = {}
+        self.ignored: set[str] = set()  # running sweeps without a policy: nothing to evaluate
+        self.leading = False
+        self._renewed = 0.0
+        self._refreshed = 0.0
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        stop = stop or threading.Event()
+        try:
+            while not stop.is_set():
+                if not self._lead():
+                    stop.wait(self.settings.scheduler_poll_seconds)
+                    continue
+                if time.monotonic() - self._refreshed >= REFRESH_SECONDS:
+                    self.refresh()
+                if not self.watches:
+                    stop.wait(self.settings.scheduler_poll_seconds)
+                    continue
+                self.poll(block_ms=int(self.settings.scheduler_poll_seconds * 1000))
+        finally:
+            self.ledger.release(self.keys.evaluator_lock, self.owner)
+
+    def _lead(self) -> bool:
+        now = time.monotonic()
+        if self.leading and now - self._renewed < self.settings.scheduler_lock_seconds / 3:
+            return True
+        held = self.ledger.hold(self.keys.evaluator_lock, self.owner, self.settings.scheduler_lock_seconds)
+        self._renewed = now
+        if held and not self.leading:
+            log.info("evaluator %s leads", self.owner)
+            self.watches.clear()
+            self.ignored.clear()
+            self._refreshed = 0.0
+        self.leading = held
+        return held
+
+    # -- sweeps ---------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Start watching newly running sweeps with a policy, stop watching ended ones, note finished trials."""
+        self._refreshed = time.monotonic()
+        active = {text(s) for s in self.client.smembers(self.keys.active)}
+        for sweep_id in set(self.watches) - active:
+            del self.watches[sweep_id]
+        self.ignored &= active
+        for sweep_id in active - set(self.watches) - self.ignored:
+            doc = self.ledger.sweep(sweep_id)
+            if doc is None or doc.get("status") != "running":
+                continue
+            spec = SweepSpec.model_validate(doc["spec"])
+            if spec.early_termination.policy == "none":
+                self.ignored.add(sweep_id)
+                continue
+            self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name))
+            self._catch_up(watch)
+        for watch in self.watches.values():
+            self._note_finished(watch)
+
+    def _note_finished(self, watch: Watch) -> None:
+        numbers = sorted(set(watch.table.curves) - watch.table.finished)
+        if not numbers:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for n in numbers:
+            pipe.hget(self.keys.trial(watch.sweep_id, n), "status")
+        for n, status in zip(numbers, pipe.execute(), strict=True):
+            if status is not None and text(status).strip('"') not in ("queued", "running"):
+                watch.table.finished.add(n)
+
+    def _catch_up(self, watch: Watch) -> None:
+        """Rebuild the table from the stream: acknowledged entries silently, pending ones evaluated again."""
+        key = self.keys.metrics(watch.sweep_id)
+        try:
+            self.client.xgroup_create(key, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        groups: Any = self.client.xinfo_groups(key)
+        info = next(g for g in groups if text(g["name"]) == GROUP)
+        delivered = text(info["last-delivered-id"])
+        pending: Any = self.client.xpending_range(key, GROUP, min="-", max="+", count=1_000_000)
+        redo = {text(p["message_id"]) for p in pending}
+        watch.earlier_stops = {(d["trial"], d["attempt"], d["interval"]) for d in self._stop_decisions(watch.sweep_id)}
+        if delivered != "0-0":
+            raw: Any = self.client.xrange(key, min="-", max=delivered)
+            self._apply(watch, raw, evaluate_only=redo)
+        if redo:
+            self.client.xack(key, GROUP, *redo)
+        watch.earlier_stops.clear()
+
+    def _stop_decisions(self, sweep_id: str) -> list[dict[str, Any]]:
+        docs = [json.loads(v) for v in self.client.hvals(self.keys.decisions(sweep_id))]
+        return [d for d in docs if d.get("stop")]
+
+    # -- stream ---------------------------------------------------------------------------------------------
+    def poll(self, block_ms: int) -> None:
+        """Read new entries of every watched stream, apply them, then acknowledge them."""
+        by_key = {self.keys.metrics(s): s for s in self.watches}
+        streams: Any = dict.fromkeys(by_key, ">")
+        reply: Any = self.client.xreadgroup(GROUP, self.owner, streams, count=1000, block=max(block_ms, 1))
+        for key, entries in reply or []:
+            watch = self.watches.get(by_key.get(text(key), ""))
+            if watch is None or not entries:
+                continue
+            self._apply(watch, entries, evaluate_only=None)
+            self.client.xack(text(key), GROUP, *[text(e[0]) for e in entries])
+
+    def _apply(self, watch: Watch, entries: Any, evaluate_only: set[str] | None) -> None:
+        """Add entries to the table; evaluate each new interval (all, or only the ids in `evaluate_only`)."""
+        for raw_id, fields in entries:
+            rid = text(raw_id)
+            if entry_id(rid) <= watch.last:
+                continue
+            watch.last = entry_id(rid)
+            report = decode_entry(rid, fields)
+            interval = watch.table.add(report.trial, report.attempt, report.values)
+            if interval is None or (evaluate_only is not None and rid not in evaluate_only):
+                self._replay_stop(watch, report, interval)
+                continue
+            if watch.policy.applies(interval):
+                self._decide(watch, report, interval)
+
+    def _replay_stop(self, watch: Watch, report: Report, interval: int | None) -> None:
+        """While rebuilding, cut a curve where an earlier evaluator stopped the trial."""
+        if interval is not None and (report.trial, report.attempt, interval) in watch.earlier_stops:
+            watch.table.stop(report.trial, interval)
+
+    def _decide(self, watch: Watch, report: Report, interval: int) -> None:
+        decision = watch.policy.decide(watch.table.view(), report.trial, interval)
+        self._record(watch, report.attempt, decision)
+        if decision.stop:
+            watch.table.stop(report.trial, interval)
+            self._stop(watch.sweep_id, report.trial, report.attempt)
+
+    def _record(self, watch: Watch, attempt: int, d: Decision) -> None:
+        doc = {
+            "trial": d.trial, "attempt": attempt, "interval": d.interval, "stop": d.stop, "value": d.value,
+            "threshold": d.threshold, "reason": d.reason, "policy": watch.policy.name, "time": time.time(),
+        }
+        self.client.hsetnx(self.keys.decisions(watch.sweep_id), f"{d.trial}:{attempt}:{d.interval}", dumps(doc))
+
+    def _stop(self, sweep_id: str, number: int, attempt: int) -> None:
+        """Ask a running trial to stop (its next report or heartbeat sees the flag); the scheduler revokes later."""
+        fields = {"stop_reason": "stopped", "stop_requested_at": time.time()}
+        if self.ledger.transition(sweep_id, number, ["running", "queued"], fields, attempt=attempt):
+            self.ledger.request_stop(sweep_id, [number], "stopped")
+            log.info("stopping %s #%s", sweep_id, number)

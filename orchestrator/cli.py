@@ -32,6 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+if not console.is_terminal:
+    console.width = 160  # piped or captured output: wide enough that trial tables do not wrap every cell
 err_console = Console(stderr=True, soft_wrap=True)
 
 EXPLICIT_REDIS: list[str] = []  # a --redis given on the command line (local mode then uses it)

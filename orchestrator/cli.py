@@ -209,9 +209,10 @@ def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
         writer.writerow([r.get(c) for c in columns] + [(r.get("params") or {}).get(n) for n in names])
 
 
-from orchestrator import cli_processes  # noqa: E402  - registers scheduler, worker, flower and run
+from orchestrator import cli_processes, cli_views  # noqa: E402  - register the process and view commands
 
 cli_processes.register(app)
+cli_views.register(app)
 
 
 def main() -> None:

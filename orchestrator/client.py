@@ -117,6 +117,10 @@ class Sweep:
             {"trial": r.trial, "attempt": r.attempt, "step": r.step, "values": r.values, "time": r.time} for r in reports
         ]
 
+    def show(self) -> SweepView:
+        """In Jupyter: the progress line, the five charts, the trials and the decisions (HyperDrive's RunDetails)."""
+        return SweepView(self)
+
     def cancel(self) -> None:
         """End the sweep now: queued trials are canceled, running ones stopped (then killed after the grace)."""
         self.client.ledger.update_sweep(self.id, {"cancel_requested": True})
@@ -130,3 +134,19 @@ class Sweep:
         from orchestrator.progress import watch
 
         return watch(self, timeout=timeout, progress=progress, poll=poll)
+
+
+class SweepView:
+    """What `Sweep.show()` returns: Jupyter renders it as the sweep's report (plotly.js inline, works offline)."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from orchestrator.dashboard.payload import sweep_payload
+        from orchestrator.dashboard.render import report_page
+
+        page = report_page(sweep_payload(self.sweep))
+        return f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:1400px;border:0"></iframe>'

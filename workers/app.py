@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 
 from orchestrator.settings import Settings
 from orchestrator.store.connection import effective_url, ssl_options
@@ -51,7 +51,31 @@ def create_app(settings: Settings | None = None) -> Celery:
     from workers.tasks import register
 
     register(app, settings)
+    app.steps["consumer"].add(_revoke_watch(settings))
     return app
+
+
+def _revoke_watch(settings: Settings) -> type[bootsteps.StartStopStep]:
+    """A consumer bootstep that, every second, turns a plain revoke of a running trial into a stop request."""
+    from workers.tasks import cancel_revoked_running
+
+    class RevokeWatch(bootsteps.StartStopStep):  # type: ignore[misc]
+        requires = ("celery.worker.consumer.tasks:Tasks",)
+
+        def __init__(self, c: Any, **kwargs: Any) -> None:
+            super().__init__(c, **kwargs)
+            self.handled: set[str] = set()
+            self.tref: Any = None
+
+        def start(self, c: Any) -> None:
+            self.tref = c.timer.call_repeatedly(1.0, cancel_revoked_running, (settings, self.handled))
+
+        def stop(self, c: Any) -> None:
+            if self.tref is not None:
+                c.timer.cancel(self.tref)
+                self.tref = None
+
+    return RevokeWatch
 
 
 def gpu_slots() -> list[str]:

@@ -30,6 +30,7 @@ from workers.reporting import Reporter
 from workers.runners import RUNNERS, Outcome, TrialContext
 
 log = logging.getLogger("sweepq.worker")
+TRIAL_TASK = "sweepq.trial"
 DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
 
 
@@ -183,6 +184,26 @@ def on_revoked(settings: Settings, request: Any) -> None:
     error = "revoked (terminated)" if record.get("status") == "running" else "revoked before it started"
     fields = {"status": reason, "ended": time.time(), "error": error}
     w.ledger.transition(sweep, number, ["running", "queued"], fields, attempt=attempt, drop_lease=True)
+
+
+def cancel_revoked_running(settings: Settings, handled: set[str]) -> None:
+    """In the worker's main process: a running trial revoked without terminate (Flower's Revoke button) is asked
+    to stop as `canceled`, so it ends at its next report or heartbeat and frees its slot."""
+    from celery.worker import state as worker_state
+
+    for request in list(worker_state.active_requests):
+        if request.name != TRIAL_TASK or request.id in handled or request.id not in worker_state.revoked:
+            continue
+        handled.add(request.id)
+        kwargs = request.kwargs or {}
+        sweep, number, attempt = kwargs.get("sweep"), kwargs.get("trial"), kwargs.get("attempt", 1)
+        if sweep is None or number is None:
+            continue
+        w = state(settings)
+        fields = {"stop_reason": "canceled", "stop_requested_at": time.time()}
+        if w.ledger.transition(sweep, number, ["running"], fields, attempt=attempt):
+            w.ledger.request_stop(sweep, [number], "canceled")
+            log.info("%s #%s revoked while running: asked to stop", sweep, number)
 
 
 def register(app: Celery, settings: Settings) -> None:

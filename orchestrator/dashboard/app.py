@@ -1,0 +1,80 @@
+"""The live dashboard: a small Starlette app over the ledger in Redis; read-only unless started with a flag."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from orchestrator.client import SweepClient
+from orchestrator.dashboard.payload import sweep_payload
+from orchestrator.dashboard.render import finite, index_page, plotly_js_path, script_js, sweep_page
+
+
+def _axes(request: Request, name: str) -> list[str]:
+    raw = request.query_params.get(name, "")
+    return [a for a in raw.split(",") if a]
+
+
+def create_dashboard(client: SweepClient, *, allow_cancel: bool = False, where: str = "") -> Starlette:
+    """The ASGI app; `allow_cancel` adds the cancel button and its endpoint (POST with an X-Sweepq header)."""
+
+    def sweep_or_404(sweep_id: str) -> Any:
+        try:
+            return client.sweep(sweep_id)
+        except KeyError:
+            return None
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(index_page(where))
+
+    async def sweeps(request: Request) -> Response:
+        rows = client.sweeps()
+        for s in rows:
+            start = s.get("started") or s.get("created") or time.time()
+            s["elapsed"] = (s.get("ended") or time.time()) - start
+        return JSONResponse(finite(list(reversed(rows))))
+
+    async def sweep_html(request: Request) -> Response:
+        sweep = sweep_or_404(request.path_params["sweep_id"])
+        if sweep is None:
+            return HTMLResponse("no such sweep", status_code=404)
+        return HTMLResponse(sweep_page(sweep_payload(sweep), live=True, allow_cancel=allow_cancel))
+
+    async def sweep_json(request: Request) -> Response:
+        sweep = sweep_or_404(request.path_params["sweep_id"])
+        if sweep is None:
+            return JSONResponse({"error": "no such sweep"}, status_code=404)
+        return JSONResponse(finite(sweep_payload(sweep, _axes(request, "axes2"), _axes(request, "axes3"))))
+
+    async def cancel(request: Request) -> Response:
+        if not allow_cancel:
+            return JSONResponse({"error": "read-only dashboard (start it with --allow-cancel)"}, status_code=403)
+        if request.headers.get("x-sweepq") != "1":
+            return JSONResponse({"error": "missing X-Sweepq header"}, status_code=400)
+        sweep = sweep_or_404(request.path_params["sweep_id"])
+        if sweep is None:
+            return JSONResponse({"error": "no such sweep"}, status_code=404)
+        sweep.cancel()
+        return JSONResponse({"ok": True})
+
+    async def plotly_js(request: Request) -> Response:
+        return FileResponse(plotly_js_path(), media_type="text/javascript")
+
+    async def page_js(request: Request) -> Response:
+        return Response(script_js(), media_type="text/javascript")
+
+    routes = [
+        Route("/", index),
+        Route("/api/sweeps", sweeps),
+        Route("/api/sweeps/{sweep_id}", sweep_json),
+        Route("/api/sweeps/{sweep_id}/cancel", cancel, methods=["POST"]),
+        Route("/sweeps/{sweep_id}", sweep_html),
+        Route("/static/plotly.min.js", plotly_js),
+        Route("/static/sweepq.js", page_js),
+    ]
+    return Starlette(routes=routes)

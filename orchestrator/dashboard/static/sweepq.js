@@ -1,0 +1,141 @@
+// sweepq's dashboard and report pages. Every user-supplied string is set with textContent, never as HTML.
+(function () {
+  "use strict";
+  const CHARTS = ["metrics", "parallel", "scatter2d", "scatter3d", "importance"];
+  const config = { responsive: true, displaylogo: false };
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(5);
+    if (typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+  function duration(s) {
+    if (!s && s !== 0) return "";
+    const m = Math.floor(s / 60), sec = Math.round(s % 60);
+    return m ? `${m} min ${sec} s` : `${sec} s`;
+  }
+  function done(counts) {
+    return ["completed", "failed", "stopped", "canceled"].reduce((n, k) => n + (counts[k] || 0), 0);
+  }
+  function fillBody(table, rows) {
+    const body = table.tBodies[0];
+    body.replaceChildren(...rows.map((cells) => {
+      const tr = el("tr");
+      cells.forEach(([text, cls]) => tr.appendChild(el("td", text, cls)));
+      return tr;
+    }));
+  }
+
+  function render(p, opts) {
+    const s = p.status, counts = s.counts || {};
+    document.getElementById("name").textContent = `${s.name} (${s.id})`;
+    document.getElementById("summary").textContent =
+      `${s.status}${s.reason ? " — " + s.reason : ""} · ${p.metric} (${p.goal}) · policy ${p.policy}`;
+    const best = s.best ? `${fmt(s.best.value)} (#${s.best.number})` : "—";
+    document.getElementById("progress").textContent =
+      `${done(counts)} / ${s.total || "?"} trials done · running ${counts.running || 0} · queued ${counts.queued || 0}` +
+      ` · stopped ${counts.stopped || 0} · failed ${counts.failed || 0} · best ${best} · elapsed ${duration(p.elapsed)}`;
+    renderBest(p);
+    for (const key of CHARTS) {
+      const fig = p.charts[key];
+      Plotly.react(document.getElementById("chart-" + key), fig.data, fig.layout, config);
+    }
+    renderTrials(p);
+    fillBody(document.getElementById("decisions"), p.decisions.map((d) => [
+      [d.trial], [d.interval], [fmt(d.value)], [fmt(d.threshold)],
+      [d.stop ? "stop" : "continue", d.stop ? "status-stopped" : ""], [d.policy], [d.reason],
+    ]));
+    if (opts.live) renderAxes(p, opts);
+  }
+
+  function renderBest(p) {
+    const box = document.getElementById("best");
+    if (!p.best) { box.replaceChildren(el("p", "no finished trial with a metric yet", "muted")); return; }
+    const text = JSON.stringify(p.best.params, null, 2);
+    const pre = el("pre", text);
+    pre.id = "best-params";
+    const button = el("button", "Copy parameters");
+    button.addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText(text));
+    box.replaceChildren(el("p", `#${p.best.number}: ${p.metric} = ${fmt(p.best.value)}`), pre, button);
+  }
+
+  function renderTrials(p) {
+    const table = document.getElementById("trials");
+    const head = el("tr");
+    ["#", "status", p.metric, "best", ...p.params, "reports", "seconds", "worker", "error"]
+      .forEach((h) => head.appendChild(el("th", h)));
+    table.tHead.replaceChildren(head);
+    fillBody(table, p.trials.map((t) => [
+      [t.number], [t.status, "status-" + t.status], [fmt(t.value)], [fmt(t.best)],
+      ...p.params.map((n) => [fmt(t.params[n])]),
+      [t.reports], [t.seconds === null ? "" : t.seconds.toFixed(1)], [t.worker], [(t.error || "").split("\n").pop()],
+    ]));
+  }
+
+  function renderAxes(p, opts) {
+    [["axes2", 2], ["axes3", 3]].forEach(([id, n]) => {
+      const box = document.getElementById(id);
+      if (!box || box.childElementCount || p.params.length < 2) return;
+      const chosen = p[id];
+      for (let i = 0; i < Math.min(n, p.params.length); i++) {
+        const select = el("select");
+        p.params.forEach((name) => { const o = el("option", name); o.value = name; select.appendChild(o); });
+        select.value = chosen[i] || p.params[i];
+        select.addEventListener("change", () => {
+          opts[id] = Array.from(box.querySelectorAll("select")).map((s) => s.value);
+          refresh(opts);
+        });
+        box.appendChild(select);
+      }
+    });
+  }
+
+  async function refresh(opts) {
+    const q = new URLSearchParams();
+    if (opts.axes2) q.set("axes2", opts.axes2.join(","));
+    if (opts.axes3) q.set("axes3", opts.axes3.join(","));
+    const response = await fetch(opts.api + "?" + q.toString());
+    if (response.ok) render(await response.json(), opts);
+  }
+
+  function sweepPage(payload, opts) {
+    render(payload, opts);
+    if (opts.allowCancel) {
+      document.getElementById("cancel").addEventListener("click", async () => {
+        if (!confirm("Cancel this sweep? Running trials are stopped.")) return;
+        await fetch(opts.api + "/cancel", { method: "POST", headers: { "X-Sweepq": "1" } });
+        refresh(opts);
+      });
+    }
+    if (opts.live) setInterval(() => refresh(opts).catch(() => {}), 2000);
+  }
+
+  function listPage(table, root) {
+    async function load() {
+      const response = await fetch(root + "api/sweeps");
+      if (!response.ok) return;
+      const sweeps = await response.json();
+      table.tBodies[0].replaceChildren(...sweeps.map((s) => {
+        const tr = el("tr"), link = el("a", s.id);
+        link.href = root + "sweeps/" + encodeURIComponent(s.id);
+        const first = el("td"); first.appendChild(link); tr.appendChild(first);
+        const counts = s.counts || {};
+        [[s.name], [s.status, "status-" + s.status], [`${done(counts)} / ${s.total || "?"}`], [counts.running || 0],
+         [s.best ? fmt(s.best.value) : ""], [duration(s.elapsed)]]
+          .forEach(([text, cls]) => tr.appendChild(el("td", text, cls)));
+        return tr;
+      }));
+    }
+    load();
+    setInterval(() => load().catch(() => {}), 2000);
+  }
+
+  window.sweepq = { sweepPage, listPage };
+})();

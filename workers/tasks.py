@@ -192,7 +192,7 @@ def cancel_revoked_running(settings: Settings, handled: set[str]) -> None:
     from celery.worker import state as worker_state
 
     for request in list(worker_state.active_requests):
-        if request.name != TRIAL_TASK or request.id in handled or request.id not in worker_state.revoked:
+        if request.task.name != TRIAL_TASK or request.id in handled or request.id not in worker_state.revoked:
             continue
         handled.add(request.id)
         kwargs = request.kwargs or {}

@@ -40,14 +40,17 @@ def _numeric(values: Sequence[Any]) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if v is not None)
 
 
-def _axis(values: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
-    """Values for an axis: numbers as they are; anything else as category codes with their labels."""
+def _axis(values: Sequence[Any], markup: bool = False) -> tuple[list[Any], dict[str, Any]]:
+    """Values for an axis: numbers as they are; anything else as category codes with their labels.
+
+    `markup`: the axis renders plotly's pseudo-HTML in labels (2-D cartesian axes do; parcoords and 3-D scenes
+    show labels as plain text), so the labels are escaped to show a value exactly as written.
+    """
     if _numeric(values):
         return list(values), {}
     labels = sorted({str(v) for v in values})
     codes = {label: i for i, label in enumerate(labels)}
-    # plotly renders a few HTML-like tags in tick labels: escape them so a value shows exactly as written
-    shown = [html.escape(label, quote=False) for label in labels]
+    shown = [html.escape(label, quote=False) for label in labels] if markup else labels
     return [codes[str(v)] for v in values], {"tickvals": list(range(len(labels))), "ticktext": shown}
 
 
@@ -102,7 +105,7 @@ def scatter_2d(trials: Sequence[Mapping[str, Any]], metric: str, goal: str, axes
     if len(columns) < 2:
         columns.append(values)
         names.append(metric)
-    (x, xt), (y, yt) = _axis(columns[0]), _axis(columns[1])
+    (x, xt), (y, yt) = _axis(columns[0], markup=True), _axis(columns[1], markup=True)
     data = [{"type": "scatter", "mode": "markers", "x": x, "y": y, "text": [f"#{t['number']}" for t, _ in scored],
              "marker": {"color": values, "colorscale": "Viridis", "showscale": True, "size": 10,
                         "reversescale": goal == "minimize", "colorbar": {"title": {"text": metric}}}}]

@@ -77,3 +77,8 @@ def curve_down(x: float, steps: int = 4, pause: float = 0.15) -> float:
 def never_reports(x: float) -> float:
     time.sleep(1.0)
     return x
+
+
+def labelled_curve(x: float, kind: str, pause: float = 0.25) -> float:
+    """curve_up with a categorical parameter that only labels the trial (the dashboard tests show it)."""
+    return curve_up(x, pause=pause)

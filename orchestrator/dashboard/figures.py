@@ -86,7 +86,8 @@ def parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str, goal:
     data = [{"type": "parcoords", "dimensions": dimensions,
              "line": {"color": values, "colorscale": "Viridis", "showscale": True,
                       "reversescale": goal == "minimize"}}]
-    return {"data": data, "layout": {**LAYOUT, "title": _title("parameters against " + metric)}}
+    margin = {**LAYOUT["margin"], "t": 100}  # parcoords puts its labels above the axes
+    return {"data": data, "layout": {**LAYOUT, "margin": margin, "title": _title("parameters against " + metric)}}
 
 
 def default_axes(trials: Sequence[Mapping[str, Any]], count: int, preferred: Sequence[str] = ()) -> list[str]:

@@ -62,3 +62,43 @@ def test_export_writes_the_sweep_into_an_optuna_storage(cluster: Cluster, tmp_pa
     again = subprocess.run([*SWEEPQ, "export", sweep.id, "--optuna", storage], env=cluster.env, cwd=ROOT,
                            capture_output=True, text=True, timeout=120, check=False)
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_flower_starts_on_the_broker_with_basic_auth(cluster: Cluster) -> None:
+    import base64
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cluster.worker(concurrency=1, queue=None)
+    cluster.spawn("flower", "--port", str(port), "--basic-auth", "ada:s3cret", log="flower.log")
+    url = f"http://127.0.0.1:{port}/api/workers?refresh=1"
+
+    def status(auth: str | None) -> int:
+        request = urllib.request.Request(url)
+        if auth:
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            return 0
+
+    assert wait_until(lambda: status(None) == 401, 30, "Flower to answer (401 without credentials)")
+    assert status("ada:wrong") == 401
+    assert status("ada:s3cret") == 200
+
+
+def test_show_renders_the_report_for_jupyter(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=2)
+    sweep = cluster.client.submit(cluster.spec(name="shown <b>", trial={"function": "tests.integration.trials:quick"}))
+    sweep.wait(timeout=60, progress=False)
+    html = sweep.show()._repr_html_()
+    assert html.startswith("<iframe srcdoc=") and "&amp;lt;b&amp;gt;" in html and "Plotly" in html  # escaped twice: page, then attribute
+    assert "<b>" not in html

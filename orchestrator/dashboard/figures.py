@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 Figure = dict[str, Any]
-LAYOUT = {"margin": {"l": 60, "r": 20, "t": 60, "b": 50}, "template": "plotly_white", "height": 420}
+MARGIN = {"l": 60, "r": 20, "t": 60, "b": 50}
+LAYOUT: dict[str, Any] = {"margin": MARGIN, "template": "plotly_white", "height": 420}
 
 
 def _title(text: str) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str, goal:
     data = [{"type": "parcoords", "dimensions": dimensions,
              "line": {"color": values, "colorscale": "Viridis", "showscale": True,
                       "reversescale": goal == "minimize"}}]
-    margin = {**LAYOUT["margin"], "t": 100}  # parcoords puts its labels above the axes
+    margin = {**MARGIN, "t": 100}  # parcoords puts its labels above the axes
     return {"data": data, "layout": {**LAYOUT, "margin": margin, "title": _title("parameters against " + metric)}}
 
 

@@ -178,11 +178,35 @@ def print_best(metric: str, trial: dict[str, Any]) -> None:
         console.print(f"  {escape(name)} = {escape(repr(v))}", highlight=False)
 
 
+SWEEP_ARG = typer.Argument(..., help="A sweep id.")
+
+
 @app.command()
-def cancel(sweep_id: str = typer.Argument(..., help="A sweep id.")) -> None:
+def cancel(sweep_id: str = SWEEP_ARG) -> None:
     """Cancel a sweep: queued trials are dropped, running ones stopped (and killed after the grace period)."""
     open_sweep(sweep_id).cancel()
     console.print(f"cancel requested: {escape(sweep_id)}")
+
+
+@app.command()
+def stop(sweep_id: str = SWEEP_ARG) -> None:
+    """Stop a sweep gently: no new trials, running ones finish (W&B's stop)."""
+    open_sweep(sweep_id).stop()
+    console.print(f"stop requested: {escape(sweep_id)}")
+
+
+@app.command()
+def pause(sweep_id: str = SWEEP_ARG) -> None:
+    """Pause a sweep: no new trials until `sweepq resume`; running ones go on."""
+    open_sweep(sweep_id).pause()
+    console.print(f"paused: {escape(sweep_id)}")
+
+
+@app.command()
+def resume(sweep_id: str = SWEEP_ARG) -> None:
+    """Resume a paused sweep."""
+    open_sweep(sweep_id).resume()
+    console.print(f"resumed: {escape(sweep_id)}")
 
 
 @app.command()

@@ -87,7 +87,10 @@ class Sweep:
         """id, name, status, why it ended, trial counts by state, total, best {number, value} and times."""
         doc = self._doc()
         keys = ("name", "status", "reason", "counts", "total", "best", "created", "started", "ended")
-        return {"id": self.id, **{k: doc.get(k) for k in keys}, "metric": doc["spec"]["metric"]}
+        status = {"id": self.id, **{k: doc.get(k) for k in keys}, "metric": doc["spec"]["metric"]}
+        if doc.get("paused") and status["status"] in ("pending", "running"):
+            status["status"] = "paused"
+        return status
 
     def trials(self) -> list[dict[str, Any]]:
         """Every trial as a plain dict (params with dotted names for nested groups), by number."""
@@ -123,7 +126,21 @@ class Sweep:
 
     def cancel(self) -> None:
         """End the sweep now: queued trials are canceled, running ones stopped (then killed after the grace)."""
-        self.client.ledger.update_sweep(self.id, {"cancel_requested": True})
+        self._control({"cancel_requested": True})
+
+    def stop(self) -> None:
+        """End the sweep gently (W&B's stop): no new trials; running ones finish; then it is completed."""
+        self._control({"stop_requested": True})
+
+    def pause(self) -> None:
+        """Start no new trials until resume(); running trials go on."""
+        self._control({"paused": True})
+
+    def resume(self) -> None:
+        self._control({"paused": False})
+
+    def _control(self, fields: dict[str, Any]) -> None:
+        self.client.ledger.update_sweep(self.id, fields)
         self.client.ledger.notify(f"sweep {self.id}")
 
     def done(self) -> bool:

@@ -137,6 +137,8 @@ class SweepRuntime:
             target=spec.metric.target,
             best_value=None if best is None else best[1],
             cancel_requested=bool(self.doc.get("cancel_requested")),
+            stop_requested=bool(self.doc.get("stop_requested")),
+            paused=bool(self.doc.get("paused")),
             stop_grace_seconds=stop_grace_seconds,
         )
 

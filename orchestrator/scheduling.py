@@ -50,6 +50,8 @@ class SweepSnapshot:
     target: float | None = None
     best_value: float | None = None  # the best value any trial produced (finished trials need not be listed)
     cancel_requested: bool = False
+    stop_requested: bool = False  # W&B's "stop": no new trials, running ones finish
+    paused: bool = False  # no new trials until resumed; running ones go on
     stop_grace_seconds: float = 10.0
 
 
@@ -142,6 +144,8 @@ def _end_reason(snap: SweepSnapshot) -> tuple[SweepEnd, str, bool] | None:
     """Why the sweep ends now, if it does: (status, reason, whether running trials are canceled)."""
     if snap.cancel_requested:
         return "canceled", "canceled by user", True
+    if snap.stop_requested:
+        return "completed", "stopped by user", False
     if snap.max_duration_seconds is not None and snap.now - snap.started >= snap.max_duration_seconds:
         return "completed", "max_duration_minutes reached", True
     if reached(snap.best_value, snap.target, snap.goal) or any(reached(t.best, snap.target, snap.goal) for t in snap.trials):
@@ -196,6 +200,8 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
             plan.commands.append(FinishSweep(status, reason))
         return plan.commands
     _overdue_stops(snap, plan)
+    if snap.paused:
+        return plan.commands
     budget = math.inf if snap.max_total_runs is None else snap.max_total_runs - snap.next_number
     slots = min(snap.max_concurrent_runs - len(flying), budget)
     exhausted = False

@@ -34,6 +34,7 @@ PLAIN_MACROS = frozenset(
         "args_json",
         "args_json_file",
         "args_no_boolean_flags",
+        "args_split",
         "program",
         "interpreter",
         "env",

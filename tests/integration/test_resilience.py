@@ -162,3 +162,22 @@ def test_a_command_trial_that_ignores_sigterm_is_killed_with_its_children(cluste
 
     wait_until(gone, 10, "the trial's child to be killed")
     assert signal.SIGKILL  # the group got SIGKILL after SIGTERM was ignored (the child ignores SIGTERM too)
+
+
+def test_pause_resume_and_stop_like_wandb(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=2)
+    spec = cluster.spec(trial={"function": "tests.integration.trials:slow"}, limits={"max_total_runs": 10, "max_concurrent_runs": 1})
+    sweep = cluster.client.submit(spec)
+    wait_until(lambda: any(t["status"] == "running" for t in sweep.trials()), 60, "a running trial")
+    sweep.pause()
+    assert sweep.status()["status"] == "paused"
+    wait_until(lambda: sweep.trials()[0]["status"] == "completed", 30, "the running trial to finish while paused")
+    time.sleep(1.5)
+    assert len(sweep.trials()) == 1  # nothing new while paused
+    sweep.resume()
+    wait_until(lambda: len(sweep.trials()) == 2 and sweep.trials()[1]["status"] == "running", 30, "the next trial")
+    sweep.stop()
+    final = sweep.wait(timeout=30, progress=False)
+    assert final["status"] == "completed" and final["reason"] == "stopped by user"
+    assert [t["status"] for t in sweep.trials()] == ["completed", "completed"]  # the running one finished

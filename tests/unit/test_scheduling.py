@@ -150,3 +150,18 @@ def test_target_follows_the_goal_and_ignores_nan() -> None:
 def test_unbounded_budget_keeps_sampling() -> None:
     commands = step(snap(max_total_runs=None, max_concurrent_runs=2), CountingSampler())
     assert commands == [StartTrial(0, {"n": 0}), StartTrial(1, {"n": 1})]
+
+
+def test_a_paused_sweep_starts_nothing_but_still_reaps_and_revokes() -> None:
+    assert step(snap(t(0, "running"), paused=True), CountingSampler()) == []
+    lost = t(0, "running", lease_alive=False)
+    assert step(snap(lost, paused=True), CountingSampler()) == [EndTrial(0, 1, "failed", "worker lost (lease expired)")]
+    assert step(snap(paused=True, max_total_runs=0), CountingSampler()) == []  # not even finishing while paused
+
+
+def test_stop_lets_running_trials_finish_then_completes() -> None:
+    commands = step(snap(t(0, "running"), t(1, "queued"), stop_requested=True), CountingSampler())
+    assert commands == [CancelQueued((1,), "sweep ended before the trial started")]
+    assert step(snap(t(0, "completed"), t(1, "canceled"), stop_requested=True), CountingSampler()) == [
+        FinishSweep("completed", "stopped by user")
+    ]

@@ -26,6 +26,13 @@ from orchestrator.spec import MACRO_RE, CommandTrial
 from workers.reporting import STEP_NAMES
 from workers.runners.base import Outcome, TrialContext
 
+EXPLICIT = "sweepq:"
+
+
+def _any(name: str) -> bool:
+    return True
+
+
 PAIR_RE = re.compile(r"([A-Za-z_][\w.\-/]*)=(\S+)")
 
 
@@ -44,6 +51,7 @@ def expand(trial: CommandTrial, params: Mapping[str, Any], output_dir: Path, env
     lists = {
         "${args}": [f"--{k}={format_value(v)}" for k, v in flat.items()],
         "${args_no_hyphens}": [f"{k}={format_value(v)}" for k, v in flat.items()],
+        "${args_split}": [item for k, v in flat.items() for item in (f"--{k}", format_value(v))],  # HyperDrive's form
         "${args_no_boolean_flags}": [
             f"--{k}" if v is True else f"--{k}={format_value(v)}" for k, v in flat.items() if v is not False
         ],
@@ -80,8 +88,14 @@ def _scalar(macro: str, scalars: Mapping[str, str], env: Mapping[str, str]) -> s
 
 
 def parse_metric_line(line: str, known: Callable[[str], bool]) -> tuple[dict[str, float], int | None] | None:
-    """The metrics and step in a stdout line made only of name=value pairs naming a known metric, else None."""
+    """The metrics and step in a stdout line made only of name=value pairs naming a known metric, else None.
+
+    A line that starts with `sweepq:` is an explicit report: every name on it is recorded.
+    """
     text = line.strip()
+    if text.startswith(EXPLICIT):
+        text = text.removeprefix(EXPLICIT).strip()
+        known = _any
     pairs = PAIR_RE.findall(text)
     if not pairs or " ".join(f"{k}={v}" for k, v in pairs) != " ".join(text.split()):
         return None

@@ -75,3 +75,13 @@ def test_metric_lines_give_known_metrics_and_the_step(line: str, expected: tuple
 )
 def test_other_lines_are_not_reports(line: str) -> None:
     assert parse_metric_line(line, KNOWN) is None
+
+
+def test_args_split_passes_name_and_value_as_two_arguments_like_hyperdrive(tmp_path: Path) -> None:
+    argv = expand(trial("train.py", "${args_split}"), {"learning_rate": 0.01, "momentum": 0.9}, tmp_path, {})
+    assert argv == ["train.py", "--learning_rate", "0.01", "--momentum", "0.9"]
+
+
+def test_an_explicit_sweepq_line_reports_any_name() -> None:
+    assert parse_metric_line("sweepq: val_loss=0.25 epoch=2", KNOWN) == ({"val_loss": 0.25}, 2)
+    assert parse_metric_line("val_loss=0.25", KNOWN) is None

@@ -38,6 +38,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 EXPLICIT_REDIS: list[str] = []  # a --redis given on the command line (local mode then uses it)
 SPEC_ARG = typer.Argument(..., help="Path to a sweep spec (YAML or JSON).", show_default=False)
+DIALECT = typer.Option("auto", "--dialect", help="native, wandb (a W&B sweep config) or auto (by its keys).")
 
 
 def report_spec_error(exc: SpecError) -> None:
@@ -92,10 +93,10 @@ def open_sweep(sweep_id: str) -> Sweep:
 
 
 @app.command()
-def validate(spec: Path = SPEC_ARG) -> None:
+def validate(spec: Path = SPEC_ARG, dialect: str = DIALECT) -> None:
     """Check a sweep spec and print a summary; on an invalid spec, list every problem and exit with 2."""
     try:
-        parsed = load_spec(spec)
+        parsed = load_spec(spec, dialect)
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None
@@ -106,11 +107,12 @@ def validate(spec: Path = SPEC_ARG) -> None:
 @app.command()
 def submit(
     spec: Path = SPEC_ARG,
+    dialect: str = DIALECT,
     wait: bool = typer.Option(False, "--wait", help="Wait for the sweep to end, with a progress bar."),
 ) -> None:
     """Submit a sweep to the scheduler serving this Redis; prints its id."""
     try:
-        sweep = client().submit(spec)
+        sweep = client().submit(load_spec(spec, dialect))
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None

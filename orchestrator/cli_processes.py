@@ -119,13 +119,14 @@ def run(
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes (trials at once)."),
     redis_url: str | None = typer.Option(None, "--redis", help="Use this Redis instead of a private one."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    dialect: str = typer.Option("auto", "--dialect", help="native, wandb or auto (by its keys)."),
 ) -> None:
     """Run a sweep on this machine: a private Redis, the scheduler and N workers; prints the best trial."""
     from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_best, report_spec_error, settings
     from orchestrator.client import SweepClient
 
     try:
-        parsed = load_spec(spec)
+        parsed = load_spec(spec, dialect)
     except SpecError as exc:
         report_spec_error(exc)
         raise typer.Exit(2) from None

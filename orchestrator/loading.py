@@ -73,12 +73,25 @@ def read_document(path: str | Path) -> dict[str, Any]:
     return doc
 
 
-def load_spec(source: str | Path | Mapping[str, Any] | SweepSpec) -> SweepSpec:
-    """A validated SweepSpec from a file path, a dict or a spec; raises SpecError with every problem."""
+def load_spec(source: str | Path | Mapping[str, Any] | SweepSpec, dialect: str = "auto") -> SweepSpec:
+    """A validated SweepSpec from a file path, a dict or a spec; raises SpecError with every problem.
+
+    dialect: "native", "wandb" (a W&B sweep config as it is), or "auto" to tell them apart by their keys.
+    """
     if isinstance(source, SweepSpec):
         return source
     origin = "" if isinstance(source, Mapping) else str(source)
     doc = dict(source) if isinstance(source, Mapping) else read_document(source)
+    from orchestrator.dialects import DIALECTS, detect
+
+    chosen = detect(doc) if dialect == "auto" else dialect
+    if chosen in DIALECTS:
+        try:
+            doc = DIALECTS[chosen](doc)
+        except SpecError as exc:
+            raise SpecError(exc.problems, origin or exc.source) from None
+    elif chosen != "native":
+        raise SpecError([Problem("", f"unknown dialect {dialect!r} (native, wandb or auto)")], origin)
     try:
         return SweepSpec.model_validate(doc)
     except ValidationError as exc:

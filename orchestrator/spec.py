@@ -22,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrator.space import Expression, GridError, SearchSpace, coerce_expression
+from orchestrator.space import GridError, SearchSpace, coerce_expression
+from orchestrator.space_wandb import AnyExpression as Expression
 
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 MACRO_RE = re.compile(r"\$\{([^}]*)\}")
@@ -64,6 +65,7 @@ class CommandTrial(_Frozen):
     program: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
+    wandb_shim: bool = Field(default=False, description="put sweepq's `wandb` drop-in first on the trial's PYTHONPATH")
 
     @model_validator(mode="after")
     def _known_macros(self) -> CommandTrial:

@@ -119,6 +119,9 @@ def trial_env(ctx: TrialContext) -> dict[str, str]:
     assert isinstance(trial, CommandTrial)
     env = dict(os.environ)
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # the worker's venv first
+    if trial.wandb_shim:  # W&B scripts `import wandb` and get sweepq's drop-in
+        shim = str(Path(__file__).resolve().parents[1] / "wandb_shim")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (shim, env.get("PYTHONPATH", "")) if p)
     env.update(trial.env)
     env.update(
         SWEEPQ_SWEEP_ID=ctx.sweep_id,

@@ -3,7 +3,7 @@
 Run by a sweep from a W&B sweep config, it imports sweepq's drop-in `wandb`, so its logs report to sweepq.
 """
 
-import wandb
+import wandb  # type: ignore[import-not-found]  # sweepq's drop-in, put on the path by the worker
 
 run = wandb.init(project="quadratic", config={"steps": 6})
 cfg = wandb.config

@@ -42,15 +42,30 @@ class SweepClient:
     def submit(self, spec: str | Path | dict[str, Any] | SweepSpec) -> Sweep:
         """Validate the spec (SpecError names each bad field; nothing is created then) and queue the sweep."""
         resolved = load_spec(spec).with_resolved_seed()
-        for earlier in resolved.resume_from:
-            if self.ledger.sweep(earlier) is None:
-                raise ValueError(f"resume_from: no sweep {earlier!r} in this Redis")
+        self._check_history(resolved)
         sweep_id = new_sweep_id(resolved.name)
         doc = {"name": resolved.name, "spec": resolved.model_dump(mode="json"), "status": "pending",
                "created": time.time(), "next_number": 0, "counts": {}, "best": None, "total": resolved.total_runs}
         while not self.ledger.create_sweep(sweep_id, doc):
             sweep_id = new_sweep_id(resolved.name)
         return Sweep(self, sweep_id)
+
+    def _check_history(self, spec: SweepSpec) -> None:
+        """Warm-start sweeps exist and share the metric and goal; resumed child trials exist."""
+        for earlier in spec.resume_from:
+            doc = self.ledger.sweep(earlier)
+            if doc is None:
+                raise ValueError(f"resume_from: no sweep {earlier!r} in this Redis")
+            metric = doc["spec"]["metric"]
+            if (metric["name"], metric["goal"]) != (spec.metric.name, spec.metric.goal):
+                raise ValueError(
+                    f"resume_from: {earlier} optimizes {metric['name']} ({metric['goal']}), this sweep "
+                    f"{spec.metric.name} ({spec.metric.goal}): a warm start needs the same metric and goal"
+                )
+        for ref in spec.resume_child_runs:
+            earlier, _, number = ref.rpartition("/")
+            if self.ledger.trial(earlier, int(number)) is None:
+                raise ValueError(f"resume_child_runs: no trial {ref!r} in this Redis")
 
     def sweep(self, sweep_id: str) -> Sweep:
         """A handle on an existing sweep (KeyError if there is none)."""

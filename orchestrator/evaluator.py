@@ -28,7 +28,7 @@ from orchestrator.store.codec import dumps
 from orchestrator.store.connection import redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger, text
-from orchestrator.store.streams import Report, decode_entry
+from orchestrator.store.streams import Report, decode_entry, read_reports
 
 log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
@@ -117,6 +117,7 @@ class Evaluator:
                 self.ignored.add(sweep_id)
                 continue
             self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name))
+            self._warm(watch)
             self._catch_up(watch)
         for watch in self.watches.values():
             self._note_finished(watch)
@@ -152,6 +153,24 @@ class Evaluator:
         if redo:
             self.client.xack(key, GROUP, *redo)
         watch.earlier_stops.clear()
+
+    def _warm(self, watch: Watch) -> None:
+        """Finished curves of the resume_from sweeps join the table (as trials -1, -2, ...): a warm-started
+        sweep's policy compares its runs with theirs too. Stopped ones end where they were stopped."""
+        key = -1
+        for earlier in watch.spec.resume_from:
+            stops = {(d["trial"], d["interval"]) for d in self._stop_decisions(earlier)}
+            attempts = {int(r["number"]): int(r.get("attempt", 1)) for r in self.ledger.trials(earlier)}
+            ids: dict[int, int] = {}
+            for report in read_reports(self.client, self.keys, earlier):
+                if report.attempt != attempts.get(report.trial):
+                    continue
+                if report.trial not in ids:
+                    ids[report.trial], key = key, key - 1
+                interval = watch.table.add(ids[report.trial], 1, report.values)
+                if interval is not None and (report.trial, interval) in stops:
+                    watch.table.stop(ids[report.trial], interval)
+            watch.table.finished.update(ids.values())
 
     def _stop_decisions(self, sweep_id: str) -> list[dict[str, Any]]:
         docs = [json.loads(v) for v in self.client.hvals(self.keys.decisions(sweep_id))]

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.samplers import Sampler, TrialRecord, create_sampler
+from orchestrator.samplers.resume import ResumeFirst
 from orchestrator.scheduling import SweepSnapshot, TrialView
 from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import metric_float
@@ -55,15 +57,28 @@ class SweepRuntime:
     sampler: Sampler | None = None
     leases: dict[int, bool] = field(default_factory=dict)
     total_runs: int | None = None
+    resume_dirs: dict[int, str] = field(default_factory=dict)  # trial number -> checkpoint directory it resumes
     flying: set[int] = field(default_factory=set)
     status_counts: Counter[str] = field(default_factory=Counter)
     finished_best: tuple[int, float] | None = None
 
     @classmethod
-    def build(cls, sweep_id: str, doc: dict[str, Any], records: list[dict[str, Any]]) -> SweepRuntime:
+    def build(
+        cls,
+        sweep_id: str,
+        doc: dict[str, Any],
+        records: list[dict[str, Any]],
+        warm: Sequence[TrialRecord] = (),
+        children: Sequence[tuple[dict[str, Any], str | None]] = (),
+    ) -> SweepRuntime:
+        """From the ledger: own trials, warm-start trials of earlier sweeps, and the child trials to resume."""
         spec = SweepSpec.model_validate(doc["spec"])
         rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs)
-        rt.sampler = create_sampler(spec, (to_record(r) for r in records))
+        sampler = create_sampler(spec, [*warm, *(to_record(r) for r in records)])
+        if children:
+            sampler = ResumeFirst(sampler, [params for params, _ in children])
+            rt.resume_dirs = {i: d for i, (_, d) in enumerate(children) if d}
+        rt.sampler = sampler
         for record in records:
             rt._track(record)
         return rt

@@ -20,7 +20,8 @@ from typing import Any
 import redis
 from celery import Celery
 
-from orchestrator.runtime import SweepRuntime
+from orchestrator.runtime import SweepRuntime, sampler_value
+from orchestrator.samplers import TrialRecord
 from orchestrator.scheduling import (
     CancelQueued,
     Command,
@@ -137,7 +138,8 @@ class Scheduler:
             return
         records = self.ledger.trials(sweep_id)
         try:
-            rt = SweepRuntime.build(sweep_id, doc, records)
+            warm, children = self._history(doc)
+            rt = SweepRuntime.build(sweep_id, doc, records, warm, children)
         except Exception as exc:  # a spec this version cannot read must not stop the other sweeps
             log.exception("cannot load sweep %s", sweep_id)
             self.ledger.update_sweep(sweep_id, {"status": "failed", "reason": f"cannot load: {exc}", "ended": time.time()})
@@ -150,6 +152,22 @@ class Scheduler:
         # A previous scheduler may have died between storing a trial and sending its task: send every queued
         # trial again. A duplicate message is harmless, the worker drops it (the trial is no longer queued).
         self._dispatch(rt, [r for r in records if r.get("status") == "queued"])
+
+    def _history(self, doc: dict[str, Any]) -> tuple[list[TrialRecord], list[tuple[dict[str, Any], str | None]]]:
+        """Warm-start trials (finished trials of the resume_from sweeps) and the child trials to resume."""
+        spec = doc["spec"]
+        warm = [
+            TrialRecord(int(r["number"]), r.get("params", {}), r["status"], sampler_value(r), source=earlier)
+            for earlier in spec.get("resume_from", ())
+            for r in self.ledger.trials(earlier)
+            if r.get("status") in ("completed", "stopped", "failed")
+        ]
+        children = []
+        for ref in spec.get("resume_child_runs", ()):
+            earlier, _, number = ref.rpartition("/")
+            record = self.ledger.trial(earlier, int(number)) or {}
+            children.append((record.get("params", {}), record.get("output_dir")))
+        return warm, children
 
     def tick(self, changed: dict[str, set[int]], full: bool) -> None:
         """Refresh what changed (everything in flight on a full tick), then step each affected sweep."""
@@ -201,7 +219,7 @@ class Scheduler:
         now = time.time()
         records = [
             {"number": c.number, "attempt": 1, "params": c.params, "status": "queued", "created": now,
-             "task_id": uuid.uuid4().hex}
+             "task_id": uuid.uuid4().hex, "resume_from": rt.resume_dirs.get(c.number)}
             for c in starts
         ]
         next_number = max(c.number for c in starts) + 1

@@ -296,7 +296,10 @@ class SweepSpec(_Frozen):
     early_termination: EarlyTermination = Field(default_factory=lambda: NoPolicy(policy="none"))
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
-    resume_from: tuple[str, ...] = ()
+    resume_from: tuple[str, ...] = Field(default=(), description="earlier sweeps to warm-start from")
+    resume_child_runs: tuple[Annotated[str, Field(pattern=r"^[^/\s]+/\d+$")], ...] = Field(
+        default=(), description='earlier trials ("<sweep id>/<number>") to run again from their checkpoints'
+    )
 
     @field_validator("name")
     @classmethod

@@ -44,10 +44,12 @@ class WorkerState:
     ledger: Ledger = field(init=False)
     specs: dict[str, SweepSpec] = field(default_factory=dict)
     heartbeat: Heartbeat | None = None
+    artifacts: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.client = redis_client(self.settings)
         self.ledger = Ledger(self.client, Keys(self.settings.key_prefix))
+        self.artifacts = Path(self.settings.artifact_root).resolve()
 
     def spec(self, sweep_id: str) -> SweepSpec | None:
         if sweep_id not in self.specs:
@@ -109,11 +111,15 @@ def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, tr
     running = {
         "status": "running", "started": time.time(), "worker": host, "pid": os.getpid(), "task_id": task_id, "gpu": gpu
     }
-    params = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
-    if isinstance(params, int):
-        log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(params, params))
-        return {"dropped": DROP_REASONS.get(params, str(params))}
-    ctx = _context(w, spec, sweep, trial, attempt, params)
+    output_dir = w.artifacts / sweep / f"trial-{trial}"
+    running["output_dir"] = str(output_dir)
+    claimed = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
+    if isinstance(claimed, int):
+        log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(claimed, claimed))
+        return {"dropped": DROP_REASONS.get(claimed, str(claimed))}
+    params, resume_from = claimed
+    ctx = _context(w, spec, sweep, trial, attempt, params, output_dir)
+    ctx.resume_from = resume_from
     if w.heartbeat is None:
         w.heartbeat = Heartbeat(w)
         w.heartbeat.start()
@@ -127,15 +133,15 @@ def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, tr
     return {"status": outcome.status, "value": outcome.value}
 
 
-def _context(w: WorkerState, spec: SweepSpec, sweep: str, number: int, attempt: int, params: dict[str, Any]) -> TrialContext:
+def _context(
+    w: WorkerState, spec: SweepSpec, sweep: str, number: int, attempt: int, params: dict[str, Any], output_dir: Path
+) -> TrialContext:
     s = w.settings
     reporter = Reporter(
         w.client, w.ledger.keys, sweep, number, attempt, spec.metric.name, spec.metric.goal, spec.metric.extra,
         maxlen=s.stream_maxlen, lease_s=s.lease_seconds,
     )
-    output_dir = Path(s.artifact_root).resolve() / sweep / f"trial-{number}"
-    if isinstance(spec.trial, CommandTrial):  # its log and ${args_json_file} live there
-        output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir.mkdir(parents=True, exist_ok=True)  # persistent: checkpoints, the log, ${args_json_file}
     return TrialContext(
         sweep_id=sweep, number=number, attempt=attempt, spec=spec, params=params, reporter=reporter,
         output_dir=output_dir, stop_grace_seconds=s.stop_grace_seconds, log_tail_lines=s.log_tail_lines,

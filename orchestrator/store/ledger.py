@@ -25,7 +25,7 @@ if redis.call('HGET', KEYS[1], 'status') ~= '"queued"' then return -1 end
 if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return -2 end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return -3 end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return redis.call('HGET', KEYS[1], 'params')
+return {redis.call('HGET', KEYS[1], 'params'), redis.call('HGET', KEYS[1], 'resume_from') or 'null'}
 """
 
 # KEYS: trial, lease, inbox. ARGV: n statuses, the statuses (JSON), attempt (JSON or ''), flags, inbox event,
@@ -127,9 +127,9 @@ class Ledger:
 
     def claim(
         self, sweep_id: str, number: int, attempt: int, owner: str, lease_s: float, fields: Mapping[str, Any]
-    ) -> int | dict[str, Any]:
-        """Take a queued trial's lease (SET NX) and mark it running, returning its parameters; else -1 (not queued),
-        -2 (an older attempt's message) or -3 (owned by another worker)."""
+    ) -> int | tuple[dict[str, Any], str | None]:
+        """Take a queued trial's lease (SET NX) and mark it running, returning its parameters and the checkpoint
+        directory it resumes from; else -1 (not queued), -2 (an older attempt's message) or -3 (owned)."""
         args: list[Any] = [dumps(attempt), owner, int(lease_s * 1000)]
         for k, v in encode_fields(fields).items():
             args += [k, v]
@@ -137,8 +137,9 @@ class Ledger:
         result = self._claim(keys=keys, args=args)
         if isinstance(result, int):
             return result
-        params: dict[str, Any] = json.loads(text(result))
-        return params
+        params: dict[str, Any] = json.loads(text(result[0]))
+        resume = json.loads(text(result[1]))
+        return params, resume if isinstance(resume, str) else None
 
     def renew(self, sweep_id: str, number: int, owner: str, lease_s: float) -> bool:
         """Extend a lease that `owner` still holds; False means it was lost (reaped)."""

@@ -28,6 +28,7 @@ class TrialContext:
     record: Callable[[Mapping[str, Any]], None] = lambda fields: None  # writes fields to the trial's ledger record
     stop_event: threading.Event = field(default_factory=threading.Event)
     stop_reason: str | None = None
+    resume_from: str | None = None  # the checkpoint directory of the trial this one resumes
 
     def request_stop(self, reason: str) -> None:
         """Called by the heartbeat when the stop flag appears; runners react as they can."""

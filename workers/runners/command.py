@@ -129,6 +129,7 @@ def trial_env(ctx: TrialContext) -> dict[str, str]:
         SWEEPQ_TRIAL_NUMBER=str(ctx.number),
         SWEEPQ_PARAMS=json.dumps(nest(dict(ctx.params))),
         SWEEPQ_OUTPUT_DIR=str(ctx.output_dir),
+        **({"SWEEPQ_RESUME_FROM": ctx.resume_from} if ctx.resume_from else {}),
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -208,6 +209,8 @@ def run_command(ctx: TrialContext) -> Outcome:
         argv = expand(trial, ctx.params, ctx.output_dir, env)
     except MacroError as exc:
         return Outcome(status="failed", error=str(exc))
+    if ctx.resume_from:
+        argv += ["--resume-from", ctx.resume_from]  # as HyperDrive hands a resumed child run its checkpoint
     tail: collections.deque[str] = collections.deque(maxlen=ctx.log_tail_lines)
     log_path = ctx.output_dir / "output.log"
     with open(log_path, "a", encoding="utf-8") as log:

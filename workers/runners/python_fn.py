@@ -8,6 +8,8 @@ primary metric's name (its other numbers are kept as final extras); None means t
 from __future__ import annotations
 
 import importlib
+import inspect
+import os
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -59,6 +61,9 @@ def run_python(ctx: TrialContext) -> Outcome:
     try:
         fn = load_callable(trial.function)
         params = nest(dict(ctx.params))
+        os.environ["SWEEPQ_OUTPUT_DIR"] = str(ctx.output_dir)
+        if ctx.resume_from and "resume_from" in inspect.signature(fn).parameters:
+            params["resume_from"] = ctx.resume_from  # a resumed trial's checkpoint, for functions that take it
         result = fn(params) if trial.call == "dict" else fn(**params)
         value, extras = interpret_result(result, ctx.spec.metric.name, reporter.last)
     except TrialStopped as stop:

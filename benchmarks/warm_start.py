@@ -40,10 +40,10 @@ def run(seed: int, history: int, trials: int) -> float:
     sampler = create_sampler(spec, earlier)
     best = float("-inf")
     for n in range(trials):
-        params = sampler.ask(n)
-        assert params is not None
-        value = objective(params)
-        sampler.observe(TrialRecord(n, params, "completed", value))
+        asked = sampler.ask(n)
+        assert asked is not None
+        value = objective(asked)
+        sampler.observe(TrialRecord(n, asked, "completed", value))
         best = max(best, value)
     return best
 

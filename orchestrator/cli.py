@@ -163,6 +163,16 @@ def best(
 ) -> None:
     """Print the best trial and its parameters."""
     sweep = open_sweep(sweep_id)
+    if len(sweep.spec.objectives) > 1:
+        front = sweep.best_trials()
+        if as_json:
+            typer.echo(json.dumps(front, indent=2))
+        else:
+            console.print(f"[bold]Pareto front[/]: {len(front)} trial(s)")
+            for t in front:
+                values = ", ".join(f"{k} = {v:.6g}" for k, v in t["objectives"].items())
+                console.print(f"  #{t['number']}: {escape(values)}  {escape(json.dumps(t['params']))}", highlight=False)
+        return
     trial = sweep.best_trial()
     if trial is None:
         err_console.print(f"{escape(sweep_id)}: no completed trial with a metric yet")

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.loading import load_spec
-from orchestrator.runtime import best_of
+from orchestrator.pareto import pareto_front
+from orchestrator.runtime import best_of, objective_values
 from orchestrator.settings import Settings
 from orchestrator.spec import SweepSpec
 from orchestrator.store.connection import redis_client
@@ -127,6 +128,21 @@ class Sweep:
             return None
         pick = max if goal == "maximize" else min
         return pick(scored, key=lambda item: item[0])[1]
+
+    def best_trials(self) -> list[dict[str, Any]]:
+        """The Pareto front of a multi-objective sweep (completed trials no other beats on every objective), each
+        with its objective values under "objectives"; for one objective, the best trial alone."""
+        spec = self.spec
+        if len(spec.objectives) == 1:
+            best = self.best_trial()
+            return [] if best is None else [best]
+        names = [o.name for o in spec.objectives]
+        scored = []
+        for t in self.trials():
+            values = objective_values(t, names) if t["status"] == "completed" else None
+            if values is not None:
+                scored.append(({**t, "objectives": dict(zip(names, values, strict=True))}, values))
+        return pareto_front(scored, [o.goal for o in spec.objectives])
 
     def metrics(self, trial: int | None = None) -> list[dict[str, Any]]:
         """Every intermediate report (trial, attempt, step, values, time), oldest first."""

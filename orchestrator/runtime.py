@@ -29,9 +29,17 @@ def sampler_value(record: dict[str, Any]) -> float | None:
     return None
 
 
-def to_record(rec: dict[str, Any]) -> TrialRecord:
+def objective_values(rec: dict[str, Any], names: Sequence[str]) -> tuple[float, ...] | None:
+    """Each objective's final value (the first is the primary metric); None unless all are numbers."""
+    finals = rec.get("final_metrics") or {}
+    values = [sampler_value(rec), *(metric_float(finals.get(n)) for n in names[1:])]
+    return None if any(v is None for v in values) else tuple(v for v in values if v is not None)
+
+
+def to_record(rec: dict[str, Any], objectives: Sequence[str] = (), source: str = "") -> TrialRecord:
     status = rec.get("status", "queued")
-    return TrialRecord(int(rec["number"]), rec.get("params", {}), status, sampler_value(rec))
+    values = objective_values(rec, objectives) if len(objectives) > 1 else None
+    return TrialRecord(int(rec["number"]), rec.get("params", {}), status, sampler_value(rec), source, values)
 
 
 def best_of(rec: dict[str, Any], goal: str) -> float | None:
@@ -74,7 +82,8 @@ class SweepRuntime:
         """From the ledger: own trials, warm-start trials of earlier sweeps, and the child trials to resume."""
         spec = SweepSpec.model_validate(doc["spec"])
         rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs)
-        sampler = create_sampler(spec, [*warm, *(to_record(r) for r in records)])
+        names = [o.name for o in spec.objectives]
+        sampler = create_sampler(spec, [*warm, *(to_record(r, names) for r in records)])
         if children:
             sampler = ResumeFirst(sampler, [params for params, _ in children])
             rt.resume_dirs = {i: d for i, (_, d) in enumerate(children) if d}
@@ -88,7 +97,7 @@ class SweepRuntime:
         old = self.trials.get(int(record["number"]))
         self._track(record)
         if self.sampler is not None and (old is None or old.get("status") != record.get("status")):
-            self.sampler.observe(to_record(record))
+            self.sampler.observe(to_record(record, [o.name for o in self.spec.objectives]))
 
     def _track(self, record: dict[str, Any]) -> None:
         number = int(record["number"])

@@ -20,7 +20,7 @@ from typing import Any
 import redis
 from celery import Celery
 
-from orchestrator.runtime import SweepRuntime, sampler_value
+from orchestrator.runtime import SweepRuntime, to_record
 from orchestrator.samplers import TrialRecord
 from orchestrator.scheduling import (
     CancelQueued,
@@ -156,8 +156,9 @@ class Scheduler:
     def _history(self, doc: dict[str, Any]) -> tuple[list[TrialRecord], list[tuple[dict[str, Any], str | None]]]:
         """Warm-start trials (finished trials of the resume_from sweeps) and the child trials to resume."""
         spec = doc["spec"]
+        names = [m["name"] for m in spec.get("metrics") or [spec["metric"]]]
         warm = [
-            TrialRecord(int(r["number"]), r.get("params", {}), r["status"], sampler_value(r), source=earlier)
+            to_record(r, names, source=earlier)
             for earlier in spec.get("resume_from", ())
             for r in self.ledger.trials(earlier)
             if r.get("status") in ("completed", "stopped", "failed")

@@ -167,7 +167,17 @@ class SobolSampling(_Frozen):
     scramble: bool = True
 
 
-Sampling = Annotated[RandomSampling | GridSampling | BayesianSampling | SobolSampling, Field(discriminator="method")]
+class Nsga2Sampling(_Frozen):
+    """Optuna's NSGA-II: the genetic sampler for multi-objective sweeps (single-objective works too)."""
+
+    method: Literal["nsga2"]
+    seed: int | None = None
+    population_size: int = Field(default=50, ge=2)
+
+
+Sampling = Annotated[
+    RandomSampling | GridSampling | BayesianSampling | SobolSampling | Nsga2Sampling, Field(discriminator="method")
+]
 
 # ---------------------------------------------------------------- metric
 
@@ -179,11 +189,34 @@ def _goal(v: Any) -> Any:
     return v
 
 
-class Metric(_Frozen):
+class Objective(_Frozen):
     name: str = Field(pattern=r"^[A-Za-z_][\w.\-/]*$")
     goal: Annotated[Literal["maximize", "minimize"], BeforeValidator(_goal)]
+
+
+class Metric(Objective):
     target: float | None = Field(default=None, description="the sweep ends once a trial reaches it")
     extra: tuple[str, ...] = Field(default=(), description="further metrics to record beside the primary one")
+
+
+def _objectives(data: Any) -> Any:
+    """`metrics: [{name, goal}, ...]` (multi-objective): the first is also `metric`, the others are recorded."""
+    if not isinstance(data, dict) or not data.get("metrics"):
+        return data
+    metrics = data["metrics"]
+    if "metric" in data:
+        first = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
+        stored = data["metric"] if isinstance(data["metric"], dict) else {}
+        if stored.get("name") == first.get("name") and stored.get("goal") == first.get("goal"):
+            return data  # a stored spec: metric was derived from metrics already
+        raise ValueError("give metric (one objective) or metrics (several), not both")
+    if not isinstance(metrics, list) or len(metrics) < 2 or not all(isinstance(m, dict) for m in metrics):
+        raise ValueError("metrics lists two or more objectives, each {name, goal} (use metric for one)")
+    names = [m.get("name") for m in metrics]
+    if len(set(names)) != len(names):
+        raise ValueError(f"metrics must have distinct names, got {names}")
+    first = metrics[0]
+    return {**data, "metric": {"name": first.get("name"), "goal": first.get("goal"), "extra": names[1:]}}
 
 
 # ---------------------------------------------------------------- early termination
@@ -293,6 +326,7 @@ class SweepSpec(_Frozen):
     parameters: dict[ParamName, ParamNode] = Field(min_length=1)
     sampling: Sampling = Field(default_factory=RandomSampling)
     metric: Metric
+    metrics: tuple[Objective, ...] = Field(default=(), description="several objectives: a Pareto front is sought")
     early_termination: EarlyTermination = Field(default_factory=lambda: NoPolicy(policy="none"))
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
@@ -328,6 +362,16 @@ class SweepSpec(_Frozen):
         if sampling is not None and not isinstance(sampling, GridSampling) and unbounded:
             raise ValueError(f"{sampling.method} sampling needs max_total_runs or max_duration_minutes")
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _multi(cls, data: Any) -> Any:
+        return _objectives(data)
+
+    @property
+    def objectives(self) -> list[Objective]:
+        """What the sweep optimizes: every entry of metrics, or the one metric."""
+        return list(self.metrics) or [Objective(name=self.metric.name, goal=self.metric.goal)]
 
     @property
     def space(self) -> SearchSpace:

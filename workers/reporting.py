@@ -47,6 +47,7 @@ class Reporter:
     lease_s: float = 30.0
     history: list[float] = field(default_factory=list)
     best: float | None = None
+    last_values: dict[str, float] = field(default_factory=dict)  # every metric's last reported value
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _writer: ReportWriter | None = None
 
@@ -59,6 +60,7 @@ class Reporter:
     def send(self, values: Mapping[str, float], step: int | None = None) -> str | None:
         """Record one report; returns the stop reason when the trial was asked to stop."""
         with self._lock:
+            self.last_values.update(values)
             fields: dict[str, Any] = {"reports": len(self.history)}
             if self.metric in values:
                 value = float(values[self.metric])

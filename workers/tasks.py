@@ -160,7 +160,7 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         "ended": time.time(),
         "value": None if value is None else metric_json(value),
         "best": best,
-        "final_metrics": {k: metric_json(v) for k, v in outcome.metrics.items()},
+        "final_metrics": {k: metric_json(v) for k, v in {**ctx.reporter.last_values, **outcome.metrics}.items()},
         "reports": len(ctx.reporter.history),
         "error": outcome.error,
         "exit_code": outcome.exit_code,

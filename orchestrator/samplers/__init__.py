@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable
 from orchestrator.samplers.base import FINISHED, Sampler, TrialRecord, TrialState
 from orchestrator.samplers.bayesian import BayesianSampler
 from orchestrator.samplers.grid import GridSampler
+from orchestrator.samplers.nsga2 import Nsga2Sampler
 from orchestrator.samplers.random import RandomSampler
 from orchestrator.samplers.sobol import SobolSampler
-from orchestrator.spec import BayesianSampling, GridSampling, RandomSampling, SobolSampling, SweepSpec
+from orchestrator.spec import BayesianSampling, GridSampling, Nsga2Sampling, RandomSampling, SobolSampling, SweepSpec
 
 
 def _random(spec: SweepSpec) -> Sampler:
@@ -22,10 +23,26 @@ def _grid(spec: SweepSpec) -> Sampler:
     return GridSampler(spec.space)
 
 
+def _directions(spec: SweepSpec) -> list[str]:
+    return [o.goal for o in spec.objectives]
+
+
 def _bayesian(spec: SweepSpec) -> Sampler:
     s = spec.sampling
     assert isinstance(s, BayesianSampling)
-    return BayesianSampler(spec.space, spec.metric.goal, s.seed, s.n_startup_trials, s.multivariate)
+    return BayesianSampler(spec.space, spec.metric.goal, s.seed, s.n_startup_trials, s.multivariate, _directions(spec))
+
+
+def _nsga2(spec: SweepSpec) -> Sampler:
+    s = spec.sampling
+    assert isinstance(s, Nsga2Sampling)
+
+    size = s.population_size
+
+    class Configured(Nsga2Sampler):
+        population_size = size
+
+    return Configured(spec.space, spec.metric.goal, s.seed, directions=_directions(spec))
 
 
 def _sobol(spec: SweepSpec) -> Sampler:
@@ -38,6 +55,7 @@ SAMPLERS: dict[str, Callable[[SweepSpec], Sampler]] = {
     "grid": _grid,
     "bayesian": _bayesian,
     "sobol": _sobol,
+    "nsga2": _nsga2,
 }
 
 
@@ -54,6 +72,7 @@ __all__ = [
     "SAMPLERS",
     "BayesianSampler",
     "GridSampler",
+    "Nsga2Sampler",
     "RandomSampler",
     "Sampler",
     "SobolSampler",

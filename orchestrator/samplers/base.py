@@ -27,6 +27,7 @@ class TrialRecord:
     state: TrialState = "queued"
     value: float | None = None
     source: str = ""  # the sweep a warm-start trial comes from; "" for this sweep's own trials
+    values: tuple[float, ...] | None = None  # every objective's final value, for multi-objective sweeps
 
     @property
     def finished(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import optuna
@@ -27,22 +28,24 @@ class BayesianSampler:
         seed: int | None,
         n_startup_trials: int = 10,
         multivariate: bool = False,
+        directions: Sequence[str] = (),
     ) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.views = {name: expr.optuna() for name, expr in space.expressions.items()}
         self.distributions = {name: view.distribution for name, view in self.views.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            tpe = optuna.samplers.TPESampler(
-                seed=seed,
-                constant_liar=True,
-                n_startup_trials=n_startup_trials,
-                multivariate=multivariate,
-            )
-        direction: Literal["maximize", "minimize"] = "maximize" if goal == "maximize" else "minimize"
-        self.study = optuna.create_study(direction=direction, sampler=tpe)
+            sampler = self.make_sampler(seed, n_startup_trials, multivariate)
+        goals = list(directions) or [goal]
+        self.multi = len(goals) > 1
+        self.study = optuna.create_study(directions=[_direction(g) for g in goals], sampler=sampler)
         self._numbers: dict[tuple[str, int], int] = {}
         self._told: set[tuple[str, int]] = set()
+
+    def make_sampler(self, seed: int | None, n_startup_trials: int, multivariate: bool) -> optuna.samplers.BaseSampler:
+        return optuna.samplers.TPESampler(
+            seed=seed, constant_liar=True, n_startup_trials=n_startup_trials, multivariate=multivariate
+        )
 
     def ask(self, number: int) -> dict[str, Any]:
         trial = self.study.ask(self.distributions)
@@ -55,9 +58,10 @@ class BayesianSampler:
             return
         if record.finished and key not in self._told:
             self._told.add(key)
-            value = record.value
-            if record.state in ("completed", "stopped") and value is not None and math.isfinite(value):
-                self.study.tell(self._numbers[key], value)
+            raw = list(record.values or ()) if self.multi else [record.value]
+            values = [float(v) for v in raw if v is not None and math.isfinite(v)]
+            if record.state in ("completed", "stopped") and len(values) == len(self.study.directions):
+                self.study.tell(self._numbers[key], values if self.multi else values[0])
             else:
                 self.study.tell(self._numbers[key], state=TrialState.FAIL)
 
@@ -73,3 +77,7 @@ class BayesianSampler:
 
     def remaining(self) -> int | None:
         return None
+
+
+def _direction(goal: str) -> Literal["maximize", "minimize"]:
+    return "maximize" if goal == "maximize" else "minimize"

@@ -175,3 +175,25 @@ def test_reaching_the_metric_target_ends_the_sweep_early(cluster: Cluster) -> No
     first_hit = min(t["ended"] for t in hits)
     assert all(t["created"] <= first_hit + 1.0 for t in trials)  # nothing new was started after the target was met
     assert trials[0]["id"] == f"{sweep.id}/0"
+
+
+def test_a_multi_objective_sweep_returns_its_pareto_front(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=2)
+    spec = cluster.spec(trial={"function": "tests.integration.trials:two_objectives"},
+                        parameters={"x": {"uniform": [0, 1]}, "y": {"uniform": [0, 1]}},
+                        sampling={"method": "nsga2", "seed": 5, "population_size": 4},
+                        limits={"max_total_runs": 12, "max_concurrent_runs": 2})
+    del spec["metric"]
+    spec["metrics"] = [{"name": "accuracy", "goal": "maximize"}, {"name": "latency_ms", "goal": "minimize"}]
+    sweep = cluster.client.submit(spec)
+    assert sweep.wait(timeout=60, progress=False)["status"] == "completed"
+    trials = sweep.trials()
+    front = sweep.best_trials()
+    assert front and all(t["status"] == "completed" for t in trials)
+    points = {t["number"]: (t["params"]["x"], 10 * (t["params"]["x"] + t["params"]["y"])) for t in trials}
+    on_front = {t["number"] for t in front}
+    for n, (acc, lat) in points.items():  # exactly the trials no other beats on both objectives
+        beaten = any(a >= acc and b <= lat and (a > acc or b < lat) for m, (a, b) in points.items() if m != n)
+        assert (n in on_front) == (not beaten)
+    assert front[0]["objectives"]["latency_ms"] == pytest.approx(points[front[0]["number"]][1])

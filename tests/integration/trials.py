@@ -82,3 +82,9 @@ def never_reports(x: float) -> float:
 def labelled_curve(x: float, kind: str, pause: float = 0.25) -> float:
     """curve_up with a categorical parameter that only labels the trial (the dashboard tests show it)."""
     return curve_up(x, pause=pause)
+
+
+def two_objectives(x: float, y: float) -> dict[str, float]:
+    """accuracy rises with x, latency_ms with x and y: a trade-off with a known Pareto front (y = 0)."""
+    report(accuracy=x, latency_ms=10 * (x + y))
+    return {"accuracy": x, "latency_ms": 10 * (x + y)}

@@ -202,6 +202,8 @@ class HyperDriveConfig:
         }
         if self.resume_from:
             spec["resume_from"] = [getattr(r, "id", r) for r in self.resume_from]
+        if self.resume_child_runs:  # ChildRun objects (their id is "<sweep>/<n>") or those ids
+            spec["resume_child_runs"] = [getattr(r, "id", r) for r in self.resume_child_runs]
         return spec
 
 

@@ -59,6 +59,16 @@ def test_every_expression_and_policy_has_its_hyperdrive_defaults() -> None:
     assert NoTerminationPolicy().to_spec() == {"policy": "none"}
 
 
+def test_warm_start_and_resumed_children_map_to_the_spec() -> None:
+    class Earlier:
+        id = "earlier-sweep"
+
+    spec = config(RandomParameterSampling({"lr": uniform(0, 1)}), max_total_runs=5, resume_from=[Earlier()],
+                  resume_child_runs=["earlier-sweep/3"]).to_spec("warm")
+    assert spec["resume_from"] == ["earlier-sweep"] and spec["resume_child_runs"] == ["earlier-sweep/3"]
+    assert load_spec(spec).resume_child_runs == ("earlier-sweep/3",)
+
+
 def test_grid_over_a_continuous_expression_is_refused_like_hyperdrive() -> None:
     bad = config(GridParameterSampling({"lr": uniform(0, 1)}))
     with pytest.raises(SpecError, match="choice"):

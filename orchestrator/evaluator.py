@@ -130,7 +130,7 @@ class Evaluator:
         for n in numbers:
             pipe.hget(self.keys.trial(watch.sweep_id, n), "status")
         for n, status in zip(numbers, pipe.execute(), strict=True):
-            if status is not None and text(status).strip('"') not in ("queued", "running"):
+            if status is not None and json.loads(text(status)) not in ("queued", "running"):
                 watch.table.finished.add(n)
 
     def _catch_up(self, watch: Watch) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.client import Sweep, SweepClient
-from orchestrator.dashboard.figures import metric_value
 
 
 # ---------------------------------------------------------------- parameter expressions
@@ -290,9 +289,6 @@ class HyperDriveRun:
 
     def cancel(self) -> None:
         self.sweep.cancel()
-
-    def metric_of(self, child: ChildRun) -> float | None:
-        return metric_value(child.trial, self.sweep.spec.metric.goal)
 
 
 class Run:

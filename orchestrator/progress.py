@@ -11,10 +11,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from orchestrator.client import ENDED
+
 if TYPE_CHECKING:
     from orchestrator.client import Sweep
 
-ENDED = ("completed", "canceled", "failed")
 DONE = ("completed", "failed", "stopped", "canceled")
 
 

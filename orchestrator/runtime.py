@@ -65,6 +65,7 @@ class SweepRuntime:
     sampler: Sampler | None = None
     leases: dict[int, bool] = field(default_factory=dict)
     total_runs: int | None = None
+    objective_names: list[str] = field(default_factory=list)
     resume_dirs: dict[int, str] = field(default_factory=dict)  # trial number -> checkpoint directory it resumes
     flying: set[int] = field(default_factory=set)
     status_counts: Counter[str] = field(default_factory=Counter)
@@ -81,8 +82,8 @@ class SweepRuntime:
     ) -> SweepRuntime:
         """From the ledger: own trials, warm-start trials of earlier sweeps, and the child trials to resume."""
         spec = SweepSpec.model_validate(doc["spec"])
-        rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs)
         names = [o.name for o in spec.objectives]
+        rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs, objective_names=names)
         sampler = create_sampler(spec, [*warm, *(to_record(r, names) for r in records)])
         if children:
             sampler = ResumeFirst(sampler, [params for params, _ in children])
@@ -97,7 +98,7 @@ class SweepRuntime:
         old = self.trials.get(int(record["number"]))
         self._track(record)
         if self.sampler is not None and (old is None or old.get("status") != record.get("status")):
-            self.sampler.observe(to_record(record, [o.name for o in self.spec.objectives]))
+            self.sampler.observe(to_record(record, self.objective_names))
 
     def _track(self, record: dict[str, Any]) -> None:
         number = int(record["number"])

@@ -38,6 +38,7 @@ from orchestrator.spec import PythonTrial
 from orchestrator.store.connection import redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger, text
+from workers.app import TRIAL_TASK, create_app
 
 log = logging.getLogger("sweepq.scheduler")
 ACTIVE = ("pending", "running")
@@ -60,8 +61,6 @@ class Scheduler:
     @property
     def app(self) -> Celery:
         if self._app is None:
-            from workers.app import create_app
-
             self._app = create_app(self.settings)
         return self._app
 
@@ -258,7 +257,7 @@ class Scheduler:
                 kwargs = {"sweep": rt.sweep_id, "trial": r["number"], "attempt": r["attempt"], "params": r["params"],
                           "name": spec.name}
                 self.app.send_task(
-                    "sweepq.trial", kwargs=kwargs, task_id=r["task_id"], queue=queue, producer=producer,
+                    TRIAL_TASK, kwargs=kwargs, task_id=r["task_id"], queue=queue, producer=producer,
                     shadow=f"sweepq.trial {spec.name} #{r['number']}",
                     argsrepr="()", kwargsrepr=json.dumps(kwargs)[:1024],  # what Flower shows; cheaper than saferepr
                     **options,

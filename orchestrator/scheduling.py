@@ -160,24 +160,16 @@ def _wind_down(snap: SweepSnapshot, flying: list[TrialView], cancel_running: boo
         plan.commands.append(CancelQueued(queued, "sweep ended before the trial started"))
     if not cancel_running:
         return
-    running = [t for t in flying if t.status == "running"]
-    ask = tuple(t.number for t in running if t.stop_reason is None)
+    ask = tuple(t.number for t in flying if t.status == "running" and t.stop_reason is None)
     if ask:
         plan.commands.append(RequestStop(ask, "canceled"))
-    overdue = tuple(
-        t.number
-        for t in running
-        if t.stop_requested_at is not None and not t.revoked and snap.now - t.stop_requested_at >= snap.stop_grace_seconds
-    )
-    if overdue:
-        plan.commands.append(Revoke(overdue))
 
 
-def _overdue_stops(snap: SweepSnapshot, plan: _Plan) -> None:
-    """Trials stopped by a policy that ignored the cooperative stop for the grace period get revoked."""
+def _revoke_overdue(snap: SweepSnapshot, flying: list[TrialView], plan: _Plan) -> None:
+    """A running trial that ignored its stop request (cancel or policy) for the grace period gets revoked."""
     overdue = tuple(
         t.number
-        for t in snap.trials
+        for t in flying
         if t.status == "running"
         and t.stop_requested_at is not None
         and not t.revoked
@@ -196,10 +188,11 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
     if ending is not None:
         status, reason, cancel_running = ending
         _wind_down(snap, flying, cancel_running, plan)
+        _revoke_overdue(snap, flying, plan)
         if not any(t.status == "running" for t in flying):
             plan.commands.append(FinishSweep(status, reason))
         return plan.commands
-    _overdue_stops(snap, plan)
+    _revoke_overdue(snap, flying, plan)
     if snap.paused:
         return plan.commands
     budget = math.inf if snap.max_total_runs is None else snap.max_total_runs - snap.next_number

@@ -72,6 +72,16 @@ def _identity(x: Any) -> Any:
     return x
 
 
+def indexed_view(values: list[Any]) -> OptunaView:
+    """A categorical over the values' positions: for values Optuna cannot hold (dicts, lists) or repeats."""
+    keys = [value_key(v) for v in values]
+    return OptunaView(
+        CategoricalDistribution(list(range(len(values)))),
+        lambda i: values[int(i)],
+        lambda v: keys.index(value_key(v)),
+    )
+
+
 class _Expression(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,12 +128,7 @@ class Choice(_Expression):
         distinct = self.grid_values()
         if len(distinct) == len(self.values) and all(_is_primitive(v) for v in self.values):
             return OptunaView(CategoricalDistribution(self.values), _identity, _identity)
-        keys = [value_key(v) for v in self.values]
-        return OptunaView(
-            CategoricalDistribution(list(range(len(self.values)))),
-            lambda i: self.values[int(i)],
-            lambda v: keys.index(value_key(v)),
-        )
+        return indexed_view(self.values)
 
     def describe(self) -> str:
         return f"choice({', '.join(repr(v) for v in self.values)})"

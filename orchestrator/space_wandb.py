@@ -11,7 +11,7 @@ import itertools
 import math
 from typing import Annotated, Any, Literal
 
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import FloatDistribution, IntDistribution
 from pydantic import Field, model_validator
 
 from orchestrator.space import (
@@ -29,8 +29,8 @@ from orchestrator.space import (
     Uniform,
     _Expression,
     _identity,
+    indexed_view,
     quantize,
-    value_key,
 )
 
 
@@ -114,12 +114,7 @@ class WeightedChoice(_Expression):
         return Choice(values=self.values).grid_values()
 
     def optuna(self) -> OptunaView:
-        keys = [value_key(v) for v in self.values]
-        return OptunaView(
-            CategoricalDistribution(list(range(len(self.values)))),
-            lambda i: self.values[int(i)],
-            lambda v: keys.index(value_key(v)),
-        )
+        return indexed_view(self.values)
 
     def describe(self) -> str:
         pairs = ", ".join(f"{v!r}: {p:g}" for v, p in zip(self.values, self.probabilities, strict=True))

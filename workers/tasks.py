@@ -26,11 +26,11 @@ from orchestrator.store.codec import metric_json
 from orchestrator.store.connection import redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
+from workers.app import TRIAL_TASK, gpu_slots
 from workers.reporting import Reporter
 from workers.runners import RUNNERS, Outcome, TrialContext
 
 log = logging.getLogger("sweepq.worker")
-TRIAL_TASK = "sweepq.trial"
 DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
 
 
@@ -107,7 +107,7 @@ def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, tr
         return {"dropped": f"unknown sweep {sweep}"}
     host = node or socket.gethostname()
     owner = f"{host}/{os.getpid()}/{task_id}"
-    gpu = os.environ.get("CUDA_VISIBLE_DEVICES") if os.environ.get("SWEEPQ_WORKER_GPU_SLOTS") else None
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES") if gpu_slots() else None
     running = {
         "status": "running", "started": time.time(), "worker": host, "pid": os.getpid(), "task_id": task_id, "gpu": gpu
     }
@@ -215,7 +215,7 @@ def cancel_revoked_running(settings: Settings, handled: set[str]) -> None:
 def register(app: Celery, settings: Settings) -> None:
     """Register sweepq.trial on the app and the revoke handler for it."""
 
-    @app.task(name="sweepq.trial", bind=True, ignore_result=True, acks_late=True)  # type: ignore[untyped-decorator]
+    @app.task(name=TRIAL_TASK, bind=True, ignore_result=True, acks_late=True)  # type: ignore[untyped-decorator]
     def trial_task(self: Any, sweep: str, trial: int, attempt: int = 1, params: Any = None, name: str = "") -> Any:
         """params and name are for Flower's eyes only: the worker reads both from the ledger."""
         return run_trial(settings, self.request.id, self.request.hostname, sweep, trial, attempt)

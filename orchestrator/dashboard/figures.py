@@ -98,17 +98,25 @@ def default_axes(trials: Sequence[Mapping[str, Any]], count: int, preferred: Seq
     return ordered[:count]
 
 
-def scatter_2d(trials: Sequence[Mapping[str, Any]], metric: str, goal: str, axes: Sequence[str]) -> Figure:
-    """Two parameters (or one against the metric) with each trial coloured by the metric."""
+def _scatter_columns(
+    trials: Sequence[Mapping[str, Any]], metric: str, goal: str, axes: Sequence[str], count: int
+) -> tuple[list[str], list[str], list[list[Any]], list[Any]]:
+    """Hover labels, axis names and columns of a scatter chart: the chosen parameters, then the metric to fill in."""
     scored = [(t, v) for t in trials if (v := metric_value(t, goal)) is not None]
-    names = list(axes[:2])
+    names = list(axes[:count])
     columns: list[list[Any]] = [[(t.get("params") or {}).get(n) for t, _ in scored] for n in names]
     values: list[Any] = [v for _, v in scored]
-    if len(columns) < 2:
+    while len(columns) < count:
         columns.append(values)
         names.append(metric)
+    return [f"#{t['number']}" for t, _ in scored], names, columns, values
+
+
+def scatter_2d(trials: Sequence[Mapping[str, Any]], metric: str, goal: str, axes: Sequence[str]) -> Figure:
+    """Two parameters (or one against the metric) with each trial coloured by the metric."""
+    labels, names, columns, values = _scatter_columns(trials, metric, goal, axes, 2)
     (x, xt), (y, yt) = _axis(columns[0], markup=True), _axis(columns[1], markup=True)
-    data = [{"type": "scatter", "mode": "markers", "x": x, "y": y, "text": [f"#{t['number']}" for t, _ in scored],
+    data = [{"type": "scatter", "mode": "markers", "x": x, "y": y, "text": labels,
              "marker": {"color": values, "colorscale": "Viridis", "showscale": True, "size": 10,
                         "reversescale": goal == "minimize", "colorbar": {"title": {"text": metric}}}}]
     layout = {**LAYOUT, "title": _title(f"{names[0]} vs {names[1]}"),
@@ -118,18 +126,12 @@ def scatter_2d(trials: Sequence[Mapping[str, Any]], metric: str, goal: str, axes
 
 def scatter_3d(trials: Sequence[Mapping[str, Any]], metric: str, goal: str, axes: Sequence[str]) -> Figure:
     """Three parameters (the metric fills in when there are fewer) with each trial coloured by the metric."""
-    scored = [(t, v) for t in trials if (v := metric_value(t, goal)) is not None]
-    names = list(axes[:3])
-    columns: list[list[Any]] = [[(t.get("params") or {}).get(n) for t, _ in scored] for n in names]
-    values: list[Any] = [v for _, v in scored]
-    while len(columns) < 3:
-        columns.append(values)
-        names.append(metric)
+    labels, names, columns, values = _scatter_columns(trials, metric, goal, axes, 3)
     converted = [_axis(c) for c in columns]
     scene = {axis: {"title": {"text": name}, **ticks}
              for axis, name, (_, ticks) in zip(("xaxis", "yaxis", "zaxis"), names, converted, strict=True)}
     data = [{"type": "scatter3d", "mode": "markers", "x": converted[0][0], "y": converted[1][0], "z": converted[2][0],
-             "text": [f"#{t['number']}" for t, _ in scored],
+             "text": labels,
              "marker": {"color": values, "colorscale": "Viridis", "size": 5, "reversescale": goal == "minimize",
                         "showscale": True}}]
     return {"data": data, "layout": {**LAYOUT, "title": _title(" vs ".join(names)), "scene": scene}}

@@ -165,3 +165,9 @@ def test_stop_lets_running_trials_finish_then_completes() -> None:
     assert step(snap(t(0, "completed"), t(1, "canceled"), stop_requested=True), CountingSampler()) == [
         FinishSweep("completed", "stopped by user")
     ]
+
+
+def test_a_policy_stop_ignored_while_the_sweep_winds_down_gently_is_still_revoked() -> None:
+    stubborn = t(0, "running", stop_reason="stopped", stop_requested_at=50.0)
+    assert step(snap(stubborn, stop_requested=True), CountingSampler()) == [Revoke((0,))]
+    assert step(snap(stubborn, best_value=1.0, target=0.5), CountingSampler()) == [Revoke((0,))]

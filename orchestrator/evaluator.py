@@ -77,8 +77,11 @@ class Evaluator:
                 if not self._lead():
                     stop.wait(self.settings.scheduler_poll_seconds)
                     continue
+                self.discover()
                 if time.monotonic() - self._refreshed >= REFRESH_SECONDS:
-                    self.refresh()
+                    self._refreshed = time.monotonic()
+                    for watch in self.watches.values():
+                        self._note_finished(watch)
                 if not self.watches:
                     stop.wait(self.settings.scheduler_poll_seconds)
                     continue
@@ -101,12 +104,12 @@ class Evaluator:
         return held
 
     # -- sweeps ---------------------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Start watching newly running sweeps with a policy, stop watching ended ones, note finished trials."""
-        self._refreshed = time.monotonic()
+    def discover(self) -> None:
+        """Start watching newly running sweeps with a policy (checked every loop, so a short sweep is not missed);
+        an ended sweep's last entries are applied before it is let go."""
         active = {text(s) for s in self.client.smembers(self.keys.active)}
         for sweep_id in set(self.watches) - active:
-            del self.watches[sweep_id]
+            self._drain(self.watches.pop(sweep_id))
         self.ignored &= active
         for sweep_id in active - set(self.watches) - self.ignored:
             doc = self.ledger.sweep(sweep_id)
@@ -119,8 +122,6 @@ class Evaluator:
             self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name))
             self._warm(watch)
             self._catch_up(watch)
-        for watch in self.watches.values():
-            self._note_finished(watch)
 
     def _note_finished(self, watch: Watch) -> None:
         numbers = sorted(set(watch.table.curves) - watch.table.finished)
@@ -188,6 +189,17 @@ class Evaluator:
                 continue
             self._apply(watch, entries, evaluate_only=None)
             self.client.xack(text(key), GROUP, *[text(e[0]) for e in entries])
+
+    def _drain(self, watch: Watch) -> None:
+        """Apply and acknowledge whatever is left unread in a sweep's stream."""
+        key = self.keys.metrics(watch.sweep_id)
+        while True:
+            reply: Any = self.client.xreadgroup(GROUP, self.owner, {key: ">"}, count=1000)
+            entries = reply[0][1] if reply else []
+            if not entries:
+                return
+            self._apply(watch, entries, evaluate_only=None)
+            self.client.xack(key, GROUP, *[text(e[0]) for e in entries])
 
     def _apply(self, watch: Watch, entries: Any, evaluate_only: set[str] | None) -> None:
         """Add entries to the table; evaluate each new interval (all, or only the ids in `evaluate_only`)."""

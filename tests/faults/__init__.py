@@ -1,0 +1,1 @@
+"""Fault-injection tests: real Redis and real sweepq processes, killed and cut off on purpose."""

@@ -1,13 +1,20 @@
-"""Local mode: a private real redis-server, a scheduler and N worker processes on this machine, then cleanup.
+"""Local mode: a persistent embedded redis-server in a data folder, a scheduler and N worker processes, then cleanup.
 
+The store lives in a data folder (`./.sweepq/` by default) with AOF on, so a local sweep can be looked at again
+after `sweepq run` ends: any command that opens the folder starts its server on demand and stops it when the
+last process holding it lets go (a shared file lock counts the holders; the kernel drops a dead holder's lock).
 Every process runs in its own session and is stopped by group (SIGTERM, then SIGKILL), so nothing outlives
 `sweepq run`, also on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import fcntl
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -15,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -75,17 +83,164 @@ def stop_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
             return
 
 
+DEFAULT_DATA_DIR = Path(".sweepq")
+_STATE = "server.json"  # port and password of the folder's server (mode 600)
+_HELD: dict[Path, int] = {}  # data folder -> the fd of our shared "in use" lock
+_CHILDREN: dict[Path, subprocess.Popen[bytes]] = {}  # servers this process started, to reap them
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_state(data_dir: Path) -> dict[str, object]:
+    try:
+        state = json.loads((data_dir / _STATE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _url(state: dict[str, object]) -> str:
+    return f"redis://:{state['password']}@127.0.0.1:{state['port']}/0"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def _config(data_dir: Path, port: int, password: str) -> str:
+    """A redis.conf for the folder: loopback only, a password, AOF every second, noeviction (kombu needs it)."""
+    lines = [f"port {port}", "bind 127.0.0.1", "protected-mode yes", f"requirepass {json.dumps(password)}",
+             f"dir {json.dumps(str(data_dir))}", "appendonly yes", "appendfsync everysec", 'save ""',
+             "maxmemory-policy noeviction", f"logfile {json.dumps(str(data_dir / 'redis.log'))}", "daemonize no"]
+    return "\n".join(lines) + "\n"
+
+
+def _start_server(data_dir: Path) -> str:
+    """Start the folder's redis-server on a free loopback port; its config (with the password) stays private."""
+    password = str(_read_state(data_dir).get("password") or secrets.token_urlsafe(24))
+    for _attempt in range(3):  # a free port can be taken between the probe and the bind
+        state: dict[str, object] = {"port": free_port(), "password": password}
+        conf = data_dir / "redis.conf"
+        conf.touch(mode=0o600)
+        conf.write_text(_config(data_dir, int(str(state["port"])), password))
+        proc = subprocess.Popen([find_redis_server(), str(conf)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        url = _url(state)
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline and not _answers(url):
+            time.sleep(0.05)
+        if proc.poll() is None and _answers(url):
+            state_file = data_dir / _STATE
+            state_file.touch(mode=0o600)
+            state_file.write_text(json.dumps({**state, "pid": proc.pid}))
+            _CHILDREN[data_dir] = proc
+            return url
+        stop_group(proc, grace=2.0)
+    log = (data_dir / "redis.log").read_text(errors="replace").splitlines()[-5:] if (data_dir / "redis.log").exists() else []
+    raise LocalError(f"the local store's redis-server in {data_dir} did not start:\n" + "\n".join(log))
+
+
+def ensure_local_redis(data_dir: str | Path = DEFAULT_DATA_DIR) -> str:
+    """The URL of the persistent local store in data_dir, starting its redis-server if none answers.
+
+    This process holds the store until release_local_redis(data_dir) or its exit; the server stops when the
+    last holder lets go, and its data (AOF) stays in the folder for the next command.
+    """
+    folder = Path(data_dir).resolve()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with _locked(folder / "start.lock"):
+        state = _read_state(folder)
+        url = _url(state) if state.get("port") and state.get("password") else ""
+        if not url or not _answers(url):
+            url = _start_server(folder)
+        if folder not in _HELD:
+            fd = os.open(folder / "in-use.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            _HELD[folder] = fd
+            if len(_HELD) == 1:
+                atexit.register(_release_all)
+    return url
+
+
+def release_local_redis(data_dir: str | Path = DEFAULT_DATA_DIR) -> None:
+    """Let go of the local store; shut its server down (AOF flushed) when no other process holds it."""
+    folder = Path(data_dir).resolve()
+    fd = _HELD.pop(folder, None)
+    if fd is None:
+        return
+    os.close(fd)
+    with _locked(folder / "start.lock"):
+        probe = os.open(folder / "in-use.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another command or notebook still uses it
+        finally:
+            os.close(probe)
+        _shutdown(folder)
+
+
+def _shutdown(folder: Path) -> None:
+    state = _read_state(folder)
+    if state.get("port") and state.get("password"):
+        with contextlib.suppress(redis.RedisError, OSError):
+            redis.Redis.from_url(_url(state), socket_timeout=5, socket_connect_timeout=1).shutdown()
+    proc = _CHILDREN.pop(folder, None)
+    if proc is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+        stop_group(proc, grace=5.0)
+        return
+    pid = state.get("pid")
+    deadline = time.monotonic() + 10
+    while isinstance(pid, int) and time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.05)
+
+
+def _release_all() -> None:
+    for folder in list(_HELD):
+        release_local_redis(folder)
+
+
+@contextlib.contextmanager
+def local_redis(data_dir: str | Path = DEFAULT_DATA_DIR) -> Iterator[str]:
+    """The local store's URL for the length of a block; its server stops after it unless another process holds it."""
+    url = ensure_local_redis(data_dir)
+    try:
+        yield url
+    finally:
+        release_local_redis(data_dir)
+
+
+def redacted(url: str) -> str:
+    """A Redis URL without its password, for printing."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if sep else url
+
+
 class LocalCluster:
-    """Starts redis (unless a URL is given), one scheduler and a worker with `workers` processes."""
+    """Opens the local store (unless a URL is given), starts one scheduler and a worker with `workers` processes."""
 
     def __init__(
-        self, queues: list[str], workers: int = 2, redis_url: str | None = None, log_dir: Path | None = None
+        self, queues: list[str], workers: int = 2, redis_url: str | None = None, log_dir: Path | None = None,
+        data_dir: Path = DEFAULT_DATA_DIR,
     ) -> None:
-        self.queues, self.workers, self.redis_url = queues, workers, redis_url
+        self.queues, self.workers, self.redis_url, self.data_dir = queues, workers, redis_url, data_dir
         self.dir = Path(tempfile.mkdtemp(prefix="sweepq-local-"))
         self.log_dir = log_dir or self.dir
         self.procs: list[subprocess.Popen[bytes]] = []
-        self.redis: subprocess.Popen[bytes] | None = None
+        self.holds_store = False
 
     def __enter__(self) -> LocalCluster:
         try:
@@ -108,14 +263,8 @@ class LocalCluster:
     def start(self) -> None:
         env = dict(os.environ)
         if self.redis_url is None:
-            port = free_port()
-            self.redis = self._spawn(
-                [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--maxmemory-policy", "noeviction", "--dir", str(self.dir), "--protected-mode", "yes"],
-                "redis.log", env,
-            )
-            self.redis_url = f"redis://127.0.0.1:{port}/0"
-            wait_for_redis(self.redis_url)
+            self.redis_url = ensure_local_redis(self.data_dir)
+            self.holds_store = True
         env["SWEEPQ_REDIS_URL"] = self.redis_url
         cli = [sys.executable, "-m", "orchestrator.cli"]
         self.procs.append(self._spawn([*cli, "scheduler"], "scheduler.log", env))
@@ -134,7 +283,7 @@ class LocalCluster:
         for proc in reversed(self.procs):
             stop_group(proc)
         self.procs.clear()
-        if self.redis is not None:
-            stop_group(self.redis, grace=5.0)
-            self.redis = None
+        if self.holds_store:
+            release_local_redis(self.data_dir)
+            self.holds_store = False
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -58,17 +58,43 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Commands that read (or steer) sweeps: with no Redis URL configured they open the local store when it exists.
+LOCAL_STORE_COMMANDS = {"status", "trials", "best", "report", "dashboard", "export", "decisions", "cancel", "stop",
+                        "pause", "resume"}
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     redis_url: str | None = typer.Option(
-        None, "--redis", help="Redis URL (broker and ledger); default $SWEEPQ_REDIS_URL, else redis://127.0.0.1:6379/0."
+        None, "--redis", help="Redis URL (broker and ledger); default $SWEEPQ_REDIS_URL, else the local store "
+        "(./.sweepq, $SWEEPQ_DATA_DIR) when it exists, else redis://127.0.0.1:6379/0."
     ),
 ) -> None:
     """Distributed hyperparameter sweeps on Celery + Redis + Optuna."""
     if redis_url:
         os.environ["SWEEPQ_REDIS_URL"] = redis_url  # every process this command starts inherits it
         EXPLICIT_REDIS.append(redis_url)
+    elif ctx.invoked_subcommand in LOCAL_STORE_COMMANDS:
+        _open_local_store(ctx)
+
+
+def _open_local_store(ctx: typer.Context) -> None:
+    """With no Redis URL configured and a local store in the data folder, start its server for this command."""
+    from orchestrator.local import LocalError, ensure_local_redis, release_local_redis
+
+    config = settings()
+    if "redis_url" in config.model_fields_set or not (config.data_dir / "server.json").is_file():
+        return
+    try:
+        os.environ["SWEEPQ_REDIS_URL"] = ensure_local_redis(config.data_dir)
+        for name in ("SWEEPQ_REDIS_PASSWORD", "SWEEPQ_REDIS_USERNAME"):  # the store's URL carries its own
+            os.environ.pop(name, None)
+    except LocalError as exc:
+        err_console.print(f"[bold red]cannot open the local store[/] {escape(str(config.data_dir))}: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    ctx.call_on_close(lambda: release_local_redis(config.data_dir))
 
 
 def settings() -> Settings:

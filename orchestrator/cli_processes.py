@@ -13,8 +13,9 @@ import typer
 from rich.markup import escape
 
 from orchestrator.loading import SpecError, load_spec
-from orchestrator.local import LocalCluster, LocalError
+from orchestrator.local import LocalCluster, LocalError, redacted
 from orchestrator.progress import trials_table, watch
+from orchestrator.settings import Settings
 
 
 def _logging(level: str) -> None:
@@ -40,6 +41,7 @@ def scheduler(
     _logging(loglevel)
     stop = _stop_event()
     config = settings()
+    warn_without_persistence(config)
     thread = None
     if evaluator:
         thread = threading.Thread(target=Evaluator(config).run, args=(stop,), name="sweepq-evaluator", daemon=True)
@@ -47,6 +49,26 @@ def scheduler(
     Scheduler(config).run(stop)
     if thread is not None:
         thread.join(timeout=5)
+
+
+def warn_without_persistence(config: Settings) -> bool:
+    """Log one warning when the Redis has neither AOF nor RDB snapshots: a restart would lose every sweep."""
+    import redis
+
+    from orchestrator.store.connection import redis_client
+
+    try:
+        client = redis_client(config)
+        aof = client.config_get("appendonly").get("appendonly", "no")
+        save = str(client.config_get("save").get("save") or "")
+    except (redis.RedisError, OSError):
+        return False  # unreachable or CONFIG denied by an ACL: nothing known, nothing to say
+    if aof == "yes" or save.strip():
+        return False
+    logging.getLogger("sweepq.scheduler").warning(
+        "Redis at %s runs without persistence (appendonly no, no save points): a restart loses every sweep; "
+        "turn on AOF (appendonly yes) to keep them", config.redis_url.rpartition("@")[2])
+    return True
 
 
 def evaluator(loglevel: str = typer.Option("INFO", "--loglevel")) -> None:
@@ -112,6 +134,7 @@ def flower(
 
 
 SPEC_ARG = typer.Argument(..., help="Path to a sweep spec (YAML or JSON).", show_default=False)
+DATA_DIR = typer.Option(None, "--data-dir", help="The local store's folder (default $SWEEPQ_DATA_DIR, else ./.sweepq).")
 
 
 def run(
@@ -120,8 +143,12 @@ def run(
     redis_url: str | None = typer.Option(None, "--redis", help="Use this Redis instead of a private one."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
     dialect: str = typer.Option("auto", "--dialect", help="native, wandb or auto (by its keys)."),
+    data_dir: Path | None = DATA_DIR,
 ) -> None:
-    """Run a sweep on this machine: a private Redis, the scheduler and N workers; prints the best trial."""
+    """Run a sweep on this machine: the local store (a Redis kept in ./.sweepq), the scheduler and N workers.
+
+    The sweep stays in the store: `sweepq status`, `best`, `report` and `dashboard` open it afterwards.
+    """
     from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_best, report_spec_error, settings
     from orchestrator.client import SweepClient
 
@@ -131,11 +158,14 @@ def run(
         report_spec_error(exc)
         raise typer.Exit(2) from None
     url = redis_url or (EXPLICIT_REDIS[-1] if EXPLICIT_REDIS else None)
+    config = settings()
     try:
-        with LocalCluster([parsed.resources.effective_queue], workers, url) as cluster:
+        with LocalCluster([parsed.resources.effective_queue], workers, url, data_dir=data_dir or config.data_dir) as cluster:
             assert cluster.redis_url is not None
-            sweep = SweepClient(cluster.redis_url, settings=settings()).submit(parsed)
-            err_console.print(f"sweep [bold]{escape(sweep.id)}[/] on {escape(cluster.redis_url)} with {workers} worker(s)")
+            own = config if url else config.model_copy(update={"redis_password": None, "redis_username": None})
+            sweep = SweepClient(cluster.redis_url, settings=own).submit(parsed)
+            where = redacted(cluster.redis_url) + (f" (local store {data_dir or config.data_dir})" if url is None else "")
+            err_console.print(f"sweep [bold]{escape(sweep.id)}[/] on {escape(where)} with {workers} worker(s)")
             try:
                 final = watch(sweep, timeout=None, progress=progress, poll=0.25, check=cluster.check)
             except KeyboardInterrupt:

@@ -265,6 +265,8 @@ class LocalCluster:
         if self.redis_url is None:
             self.redis_url = ensure_local_redis(self.data_dir)
             self.holds_store = True
+            for name in ("SWEEPQ_REDIS_PASSWORD", "SWEEPQ_REDIS_USERNAME"):  # the store's URL carries its own
+                env.pop(name, None)
         env["SWEEPQ_REDIS_URL"] = self.redis_url
         cli = [sys.executable, "-m", "orchestrator.cli"]
         self.procs.append(self._spawn([*cli, "scheduler"], "scheduler.log", env))

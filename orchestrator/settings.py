@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     redis_ssl_ca_certs: str | None = None
     key_prefix: str = Field(default="sweepq", pattern=r"^[A-Za-z0-9_\-]+$")
     artifact_root: Path = Field(default=Path("artifacts"), description="per-trial output directories and logs")
+    data_dir: Path = Field(
+        default=Path(".sweepq"), description="local mode's persistent store (used when no Redis URL is configured)"
+    )
     lease_seconds: float = Field(default=30.0, gt=0, description="a trial's lease; a dead worker's trial is reaped after it")
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     scheduler_poll_seconds: float = Field(default=0.2, gt=0)

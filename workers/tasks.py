@@ -28,7 +28,7 @@ from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
 from workers.reporting import Reporter
-from workers.runners import RUNNERS, Outcome, TrialContext
+from workers.runners import RUNNERS, Outcome, Runner, TrialContext
 
 log = logging.getLogger("sweepq.worker")
 DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
@@ -99,8 +99,12 @@ class Heartbeat(threading.Thread):
                 ctx.request_stop(reason)
 
 
-def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, trial: int, attempt: int) -> dict[str, Any]:
-    """Run one attempt of one trial, or drop the message when the trial is not this attempt's to run."""
+def run_trial(
+    settings: Settings, task_id: str, node: str | None, sweep: str, trial: int, attempt: int, runner: Runner | None = None
+) -> dict[str, Any]:
+    """Run one attempt of one trial, or drop the message when the trial is not this attempt's to run.
+
+    `runner` replaces the spec's runner (an agent runs a function defined in its own process this way)."""
     w = state(settings)
     spec = w.spec(sweep)
     if spec is None:
@@ -125,7 +129,7 @@ def run_trial(settings: Settings, task_id: str, node: str | None, sweep: str, tr
         w.heartbeat.start()
     w.heartbeat.current = (ctx, owner)
     try:
-        outcome = RUNNERS["command" if isinstance(spec.trial, CommandTrial) else "python"](ctx)
+        outcome = (runner or RUNNERS["command" if isinstance(spec.trial, CommandTrial) else "python"])(ctx)
     finally:
         w.heartbeat.current = None
         ctx.reporter.close()

@@ -1,112 +1,93 @@
-"""sweepq's stand-in for `wandb` inside a sweep trial: W&B training scripts run unchanged and report to sweepq.
+"""sweepq's stand-in for `wandb` inside a command trial: W&B training scripts report to sweepq unchanged.
 
-Works: `wandb.init(...)` (project, config, ... accepted; returns a run), `wandb.config` (the sweep's parameters,
-nested groups as dicts, attribute and item access, `update`, `get`), `wandb.log({...}, step=...)` (numbers are
-reported; other values such as images are ignored), `wandb.finish()`, `run.summary` (kept locally).
-Anything else (`wandb.watch`, `wandb.Artifact`, `wandb.Table`, ...) is a harmless no-op.
+The worker puts this package first on a W&B trial's PYTHONPATH. `wandb.init()` returns a run bound to the trial
+(id, name, sweep_id, project, config, summary, step, resumed, dir, log, define_metric, save, finish, the URLs,
+a context manager); `wandb.config` holds the sweep's parameters (they override init's config defaults);
+each committed `wandb.log` step is one `sweepq:` line on stdout, which the worker turns into a report. A summary
+value the script sets itself (`run.summary["acc"] = ...`) is reported last, so it is the trial's final value,
+as W&B ranks runs by their summary. `wandb.keras.WandbCallback` and `wandb.integration.keras.WandbMetricsLogger`
+log each epoch. Anything else raises `wandb.Unsupported` naming it and what sweepq offers instead.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
 import sys
-from collections.abc import Mapping
 from typing import Any
 
+from ._core import Binding, Config, Error, Run, Session, Summary, Unsupported, unsupported
 
-class Config(dict):  # type: ignore[type-arg]
-    """wandb.config: the sweep's parameters, readable as attributes or items."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            value = self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-        return Config(value) if isinstance(value, dict) else value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def update(self, other: Any = (), allow_val_change: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
-        """Defaults from the script never override the sweep's parameters (as in W&B)."""
-        items = dict(other.items() if isinstance(other, Mapping) else other, **kwargs)
-        for key, value in items.items():
-            self.setdefault(key, value)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self)
+__all__ = ["Config", "Error", "Run", "Summary", "Unsupported", "agent", "define_metric", "finish", "init", "log", "save",
+           "sweep"]
+__version__ = "0.0.0+sweepq"
 
 
-config = Config(json.loads(os.environ.get("SWEEPQ_PARAMS", "{}")))
-summary: dict[str, Any] = {}
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, name + "/"))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[name] = float(value)
-    return out
-
-
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, **_: Any) -> None:
-    """Report the numbers in `data` as one sweepq report (a `sweepq:` line on stdout)."""
-    values = _flatten(data)
-    if not values:
-        return
+def _line(values: dict[str, float], step: int | None) -> None:
+    """One committed step as the metric line the command runner parses."""
     pairs = " ".join(f"{k}={v!r}" if math.isfinite(v) else f"{k}={v}" for k, v in values.items() if " " not in k)
     if step is not None:
         pairs += f" step={int(step)}"
-    print(f"sweepq: {pairs}", file=sys.stdout, flush=True)
-    summary.update(values)
+    if pairs:
+        print(f"sweepq: {pairs}", file=sys.stdout, flush=True)
 
 
-class Run:
-    def __init__(self, project: str | None = None, name: str | None = None) -> None:
-        self.project, self.name = project, name
-        self.id = os.environ.get("SWEEPQ_TRIAL_ID", "offline")
-        self.config = config
-        self.summary = summary
-
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, **_: Any) -> None:
-        log(data, step=step, commit=commit)
-
-    def finish(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __enter__(self) -> Run:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.finish()
+def _final_summary(run: Run) -> None:
+    """Summary values the script set, reported last so that they are the trial's final values (W&B's ranking)."""
+    explicit = run.explicit_summary()
+    if explicit:
+        _line(explicit, run.step if run._explicit_step else None)
 
 
-run: Run | None = None
+def _binding() -> Binding:
+    env = os.environ
+    return Binding(
+        emit=_line, trial_id=env.get("SWEEPQ_TRIAL_ID", ""), sweep_id=env.get("SWEEPQ_SWEEP_ID", ""),
+        params=json.loads(env.get("SWEEPQ_PARAMS", "{}")), output_dir=env.get("SWEEPQ_OUTPUT_DIR"),
+        resumed=bool(env.get("SWEEPQ_RESUME_FROM")), on_finish=_final_summary,
+    )
 
 
-def init(project: str | None = None, config: Mapping[str, Any] | None = None, name: str | None = None, **_: Any) -> Run:
-    """Start the run: `config` gives defaults that the sweep's parameters override."""
-    global run
-    if config:
-        globals()["config"].update(config)
-    run = Run(project, name)
-    return run
+_session = Session(_binding)
+init = _session.init
+log = _session.log
+finish = _session.finish
+save = _session.save
+define_metric = _session.define_metric
+atexit.register(_session.finish)  # W&B finishes the run when the script exits: the pending step is committed
 
 
-def finish(*args: Any, **kwargs: Any) -> None:
-    pass
+def sweep(*args: Any, **kwargs: Any) -> str:
+    """Outside a trial, `orchestrator.wandb.sweep`; inside one, refused (a trial does not start sweeps)."""
+    return _outside_trial("sweep")(*args, **kwargs)  # type: ignore[no-any-return]
 
 
-def _noop(*args: Any, **kwargs: Any) -> Any:
-    return None
+def agent(*args: Any, **kwargs: Any) -> None:
+    """Outside a trial, `orchestrator.wandb.agent`; inside one, refused (a trial does not run other trials)."""
+    _outside_trial("agent")(*args, **kwargs)
+
+
+def _outside_trial(name: str) -> Any:
+    if os.environ.get("SWEEPQ_TRIAL_ID"):
+        raise Unsupported(
+            f"wandb.{name}() inside a sweepq trial is refused: create sweeps and run agents from the driving script "
+            f"with `import orchestrator.wandb as wandb`, or with `sweepq submit` / `sweepq agent`"
+        )
+    try:
+        import orchestrator.wandb as api
+    except ImportError:
+        raise Unsupported(f"wandb.{name}() needs sweepq installed (`import orchestrator.wandb as wandb`)") from None
+    return getattr(api, name)
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    return _noop
+    if name in ("keras", "integration"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    return _session.attribute(name)
+
+
+_ = unsupported, Config, Summary, Error

@@ -1,0 +1,1 @@
+"""wandb.integration for `orchestrator.wandb`: the Keras integration."""

@@ -1,0 +1,1 @@
+"""wandb.integration: the Keras integration (wandb.integration.keras)."""

@@ -99,10 +99,16 @@ def worker(
     gpus_per_trial: int = typer.Option(1, "--gpus-per-trial", min=1, help="GPUs in each slot."),
     name: str | None = typer.Option(None, "--name", "-n", help="Worker node name (default celery@host)."),
     loglevel: str = typer.Option("INFO", "--loglevel"),
+    threads_per_trial: int | None = typer.Option(
+        None, "--threads-per-trial", min=1, help="OMP/MKL/OpenBLAS threads per trial (default: cores / concurrency)."
+    ),
 ) -> None:
     """Run a worker: a Celery prefork worker that runs trials from the given queues."""
     from orchestrator.cli import settings
     from workers.app import GPU_ENV, create_app
+
+    if threads_per_trial is not None:
+        os.environ["SWEEPQ_THREADS_PER_TRIAL"] = str(threads_per_trial)  # read by the settings the worker builds
 
     argv = ["worker", "-Q", queues, "-P", "prefork", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
     if gpus:

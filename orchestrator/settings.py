@@ -40,3 +40,6 @@ class Settings(BaseSettings):
     worker_max_trials_per_child: int | None = Field(
         default=None, ge=1, description="recycle a pool process after N trials (GPU workers always use 1)"
     )
+    threads_per_trial: int | None = Field(
+        default=None, ge=1, description="OMP/MKL/OpenBLAS threads per trial (default: the worker's cores / concurrency)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -52,11 +53,37 @@ def create_app(settings: Settings | None = None) -> Celery:
 
     register(app, settings)
     app.steps["consumer"].add(_revoke_watch(settings))
+    _hygiene(app, settings)
     return app
 
 
+def _hygiene(app: Celery, settings: Settings) -> None:
+    """The worker's main process, before the pool forks: trials' thread limits, and orphans reparented to it.
+
+    See workers/runners/threads.py and workers/runners/reaper.py for why each mechanism was chosen.
+    """
+
+    @signals.worker_init.connect(weak=False, dispatch_uid=f"sweepq-hygiene-{id(app)}")  # type: ignore[untyped-decorator]
+    def _main_process(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is not app:
+            return
+        from workers.runners import reaper, threads
+
+        reaper.become_subreaper()
+        atexit.register(reaper.kill_descendants, 1.0)  # a cold shutdown leaves no trial process behind
+        threads.set_worker_limits(int(getattr(sender, "concurrency", 1) or 1), settings.threads_per_trial)
+
+    @signals.worker_shutdown.connect(weak=False, dispatch_uid=f"sweepq-shutdown-{id(app)}")  # type: ignore[untyped-decorator]
+    def _shutdown(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is app:
+            from workers.runners.reaper import kill_descendants
+
+            kill_descendants(grace=1.0)
+
+
 def _revoke_watch(settings: Settings) -> type[bootsteps.StartStopStep]:
-    """A consumer bootstep that, every second, turns a plain revoke of a running trial into a stop request."""
+    """A consumer bootstep that, every second, turns a plain revoke of a running trial into a stop request and kills
+    the processes a killed pool process left behind."""
     from workers.tasks import cancel_revoked_running
 
     class RevokeWatch(bootsteps.StartStopStep):  # type: ignore[misc]
@@ -68,7 +95,18 @@ def _revoke_watch(settings: Settings) -> type[bootsteps.StartStopStep]:
             self.tref: Any = None
 
         def start(self, c: Any) -> None:
-            self.tref = c.timer.call_repeatedly(1.0, cancel_revoked_running, (settings, self.handled))
+            from workers.runners.reaper import OrphanSweeper
+
+            sweeper = OrphanSweeper()
+
+            def tick() -> None:
+                pool = _pool_pids(c)
+                if pool is not None:
+                    sweeper.sweep(pool)  # trial processes of a pool process that was killed
+                cancel_revoked_running(settings, self.handled)
+
+            self.tref = c.timer.call_repeatedly(1.0, tick)
+
 
         def stop(self, c: Any) -> None:
             if self.tref is not None:
@@ -78,10 +116,27 @@ def _revoke_watch(settings: Settings) -> type[bootsteps.StartStopStep]:
     return RevokeWatch
 
 
+def _pool_pids(consumer: Any) -> list[int] | None:
+    """The pids of the prefork pool's processes; None when they cannot be listed (the orphan sweep then skips)."""
+    try:
+        return [int(p.pid) for p in consumer.pool._pool._pool if p.pid]
+    except (AttributeError, TypeError):
+        return None
+
+
 def gpu_slots() -> list[str]:
     """This worker's GPU slots (each a CUDA_VISIBLE_DEVICES value), from the environment `sweepq worker` set."""
     raw = os.environ.get(GPU_ENV, "")
     return [slot for slot in raw.split(";") if slot]
+
+
+@signals.worker_process_init.connect(weak=False, dispatch_uid="sweepq-pool-process")  # type: ignore[untyped-decorator]
+def _pool_process(**_: Any) -> None:
+    """Each pool process: a subreaper for its trials' processes, and its share of BLAS/OpenMP threads."""
+    from workers.runners import reaper, threads
+
+    reaper.become_subreaper()
+    threads.apply_in_process()
 
 
 @signals.worker_process_init.connect(weak=False, dispatch_uid="sweepq-gpu-slot")  # type: ignore[untyped-decorator]

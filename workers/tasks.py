@@ -29,6 +29,7 @@ from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
 from workers.reporting import Reporter
 from workers.runners import RUNNERS, Outcome, Runner, TrialContext
+from workers.runners.reaper import kill_descendants, kill_stale_group
 
 log = logging.getLogger("sweepq.worker")
 DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
@@ -117,6 +118,8 @@ def run_trial(
     }
     output_dir = w.artifacts / sweep / f"trial-{trial}"
     running["output_dir"] = str(output_dir)
+    if attempt > 1:
+        _end_earlier_attempt(w, sweep, trial, host)
     claimed = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
     if isinstance(claimed, int):
         log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(claimed, claimed))
@@ -133,8 +136,20 @@ def run_trial(
     finally:
         w.heartbeat.current = None
         ctx.reporter.close()
+        kill_descendants(grace=min(settings.stop_grace_seconds, 2.0))  # nothing the trial started outlives it
     _finish(w, ctx, outcome)
     return {"status": outcome.status, "value": outcome.value}
+
+
+def _end_earlier_attempt(w: WorkerState, sweep: str, trial: int, host: str) -> None:
+    """Before a retry: an earlier attempt's command still running on this host is killed, so none runs beside it.
+
+    Its group's guard dies with its worker (a parent-death signal); this covers a pid the kernel could not tell.
+    """
+    record = w.ledger.trial(sweep, trial) or {}
+    pgid = record.get("pgid")
+    if isinstance(pgid, int) and record.get("worker") == host:
+        kill_stale_group(pgid, f"{sweep}/{trial}")
 
 
 def _context(

@@ -18,7 +18,7 @@ def metric_json(x: float) -> float | str:
 
 
 def metric_float(v: Any) -> float | None:
-    """The inverse of metric_json, tolerant of None (no value) and of numbers given as strings."""
+    """The inverse of metric_json, tolerant of None (no value) and of numbers given as strings ("nan", "-inf")."""
     if v is None or isinstance(v, bool):
         return None
     try:
@@ -28,11 +28,30 @@ def metric_float(v: Any) -> float | None:
 
 
 def dumps(value: Any) -> str:
-    """Strict, compact JSON; finite floats and ints take a fast path (their repr is their JSON)."""
+    """Strict, compact JSON; finite floats and ints take a fast path (their repr is their JSON).
+
+    NaN and infinities anywhere in the value (a trial's best, a returned metric, a report's values) are stored as
+    the strings metric_json gives, which metric_float reads back with their sign: a report of inf must not make
+    the write raise and the trial die as "worker lost".
+    """
     kind = type(value)
     if kind is int or (kind is float and math.isfinite(value)):
         return repr(value)
-    return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
+    except ValueError:  # a non-finite float somewhere: rare, so only then walk the value
+        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def _finite(value: Any) -> Any:
+    """The value with every non-finite float replaced by its metric_json string."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else metric_json(value)
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _default(value: Any) -> Any:

@@ -1,8 +1,11 @@
 """Command trials: an argv template expanded with the parameters and run without a shell.
 
 The process runs in its own session (process group), so stopping it reaches its children too: SIGTERM to the
-group, then SIGKILL after the grace period. Its stdout and stderr go to a per-trial log; stdout lines made of
-`name=value` pairs that name the sweep's metric (or a declared extra) are reports.
+group, then SIGKILL after the grace period. The group's leader is a small guard (workers/runners/guard.py) that
+kills the group when the pool process dies, so a trial never outlives its worker to run beside its retry. Its
+stdout and stderr go to a per-trial log; stdout lines made of `name=value` pairs that name the sweep's metric (or
+a declared extra) are reports. Lines over MAX_LINE characters are never parsed (one warning per trial), and each
+line kept in the trial's log tail is cut to TAIL_LINE_CHARS.
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -27,13 +32,17 @@ from workers.reporting import STEP_NAMES
 from workers.runners.base import Outcome, TrialContext
 
 EXPLICIT = "sweepq:"
+MAX_LINE = 64 * 1024  # characters; a longer stdout line is logged but never parsed as a report
+TAIL_LINE_CHARS = 2000  # each log-tail line kept in the trial record is cut to this
+GUARD = str(Path(__file__).with_name("guard.py"))
+log_ = logging.getLogger("sweepq.worker")
 
 
 def _any(name: str) -> bool:
     return True
 
 
-PAIR_RE = re.compile(r"([A-Za-z_][\w.\-/]*)=(\S+)")
+NAME_RE = re.compile(r"[A-Za-z_][\w.\-/]*")  # matched against one name at a time (fullmatch): linear
 
 
 class MacroError(ValueError):
@@ -96,12 +105,17 @@ def parse_metric_line(line: str, known: Callable[[str], bool]) -> tuple[dict[str
     if text.startswith(EXPLICIT):
         text = text.removeprefix(EXPLICIT).strip()
         known = _any
-    pairs = PAIR_RE.findall(text)
-    if not pairs or " ".join(f"{k}={v}" for k, v in pairs) != " ".join(text.split()):
+    if len(text) > MAX_LINE:
         return None
     metrics: dict[str, float] = {}
     step: int | None = None
-    for name, raw in pairs:
+    tokens = text.split()  # one pass per token, so the whole parse is linear in the line's length
+    if not tokens:
+        return None
+    for token in tokens:
+        name, eq, raw = token.partition("=")
+        if not eq or not raw or NAME_RE.fullmatch(name) is None:
+            return None
         try:
             number = float(raw)
         except ValueError:
@@ -185,12 +199,33 @@ class _Watch:
                 return
 
 
+def _lines(stdout: IO[str]) -> Iterator[tuple[str, bool]]:
+    """The output in pieces of at most MAX_LINE characters, each with whether it is a whole line that fits."""
+    partial = False
+    while True:
+        piece = stdout.readline(MAX_LINE + 1)
+        if not piece:
+            return
+        ends = piece.endswith("\n")
+        yield piece, ends and not partial and len(piece) <= MAX_LINE + 1
+        partial = not ends
+
+
 def _pump(ctx: TrialContext, stdout: IO[str], log: TextIO, tail: collections.deque[str]) -> None:
-    """Copy the output to the log and tail, and send each metric line as a report."""
-    for line in stdout:
-        log.write(line)
-        tail.append(line.rstrip("\n"))
-        parsed = parse_metric_line(line, ctx.reporter.known)
+    """Copy the output to the log and tail, and send each metric line as a report (over-long lines unparsed)."""
+    warned = False
+    cont = False  # the previous piece was the start of an over-long line
+    for piece, whole in _lines(stdout):
+        log.write(piece)
+        if not cont:
+            tail.append(_cut(piece.rstrip("\n")))
+        cont = not piece.endswith("\n")
+        if not whole:
+            if not warned:
+                warned = True
+                log_.warning("%s #%s: an output line over %d characters was not parsed", ctx.sweep_id, ctx.number, MAX_LINE)
+            continue
+        parsed = parse_metric_line(piece, ctx.reporter.known)
         if parsed is None or ctx.stop_event.is_set():
             continue
         metrics, step = parsed
@@ -198,6 +233,19 @@ def _pump(ctx: TrialContext, stdout: IO[str], log: TextIO, tail: collections.deq
         if stop is not None:
             ctx.request_stop(stop)
     log.flush()
+
+
+def _cut(line: str) -> str:
+    """A log-tail line cut to TAIL_LINE_CHARS, saying so."""
+    return line if len(line) <= TAIL_LINE_CHARS else f"{line[:TAIL_LINE_CHARS]}... [line cut, over {TAIL_LINE_CHARS} chars]"
+
+
+def _startable(argv0: str, env: Mapping[str, str], cwd: str | None) -> str | None:
+    """Why argv[0] cannot be started (checked here, since the guard starts it), or None."""
+    if os.sep in argv0:
+        path = Path(cwd or ".") / argv0
+        return None if os.access(path, os.X_OK) and path.is_file() else "no such executable file"
+    return None if shutil.which(argv0, path=env.get("PATH")) else "not found on PATH"
 
 
 def run_command(ctx: TrialContext) -> Outcome:
@@ -209,15 +257,22 @@ def run_command(ctx: TrialContext) -> Outcome:
         argv = expand(trial, ctx.params, ctx.output_dir, env)
     except MacroError as exc:
         return Outcome(status="failed", error=str(exc))
+    cwd = trial.cwd
     if ctx.resume_from:
         argv += ["--resume-from", ctx.resume_from]  # as HyperDrive hands a resumed child run its checkpoint
+    problem = _startable(argv[0], env, cwd)
+    if problem is not None:
+        return Outcome(status="failed", error=f"cannot start {argv[0]!r}: {problem}")
     tail: collections.deque[str] = collections.deque(maxlen=ctx.log_tail_lines)
     log_path = ctx.output_dir / "output.log"
     with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"--- sweepq: attempt {ctx.attempt} of trial {ctx.number}, worker pid {os.getpid()}\n")
+        log.flush()
         try:
             proc = subprocess.Popen(
-                argv, cwd=trial.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True, bufsize=1,
+                [sys.executable, "-I", "-S", GUARD, str(os.getpid()), *argv], cwd=cwd, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                errors="replace", start_new_session=True, bufsize=1,
             )
         except OSError as exc:
             return Outcome(status="failed", error=f"cannot start {argv[0]!r}: {exc}")

@@ -8,6 +8,7 @@ and stop flags are written with SETNX semantics, so nothing is lost and nothing 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ from orchestrator.policies import Decision, Policy, create_policy
 from orchestrator.settings import Settings
 from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import dumps
-from orchestrator.store.connection import redis_client
+from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger, text
 from orchestrator.store.streams import Report, decode_entry, read_reports
@@ -72,22 +73,35 @@ class Evaluator:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         stop = stop or threading.Event()
+        outage = Outage(log, "evaluator")
         try:
             while not stop.is_set():
-                if not self._lead():
-                    stop.wait(self.settings.scheduler_poll_seconds)
+                try:
+                    idle = self._cycle()
+                except OUTAGE_ERRORS as exc:  # Redis away: wait it out, then rebuild every table from its stream
+                    self.leading = False
+                    stop.wait(outage.failed(exc))
                     continue
-                self.discover()
-                if time.monotonic() - self._refreshed >= REFRESH_SECONDS:
-                    self._refreshed = time.monotonic()
-                    for watch in self.watches.values():
-                        self._note_finished(watch)
-                if not self.watches:
+                outage.recovered()
+                if idle:
                     stop.wait(self.settings.scheduler_poll_seconds)
-                    continue
-                self.poll(block_ms=int(self.settings.scheduler_poll_seconds * 1000))
         finally:
-            self.ledger.release(self.keys.evaluator_lock, self.owner)
+            with contextlib.suppress(*OUTAGE_ERRORS):
+                self.ledger.release(self.keys.evaluator_lock, self.owner)
+
+    def _cycle(self) -> bool:
+        """One round: lead, discover sweeps, read and apply new entries; True when there was nothing to do."""
+        if not self._lead():
+            return True
+        self.discover()
+        if time.monotonic() - self._refreshed >= REFRESH_SECONDS:
+            self._refreshed = time.monotonic()
+            for watch in self.watches.values():
+                self._note_finished(watch)
+        if not self.watches:
+            return True
+        self.poll(block_ms=int(self.settings.scheduler_poll_seconds * 1000))
+        return False
 
     def _lead(self) -> bool:
         now = time.monotonic()

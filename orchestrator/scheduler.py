@@ -7,6 +7,7 @@ before a task is sent, and a re-sent task for a trial that already runs is dropp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from orchestrator.scheduling import (
 )
 from orchestrator.settings import Settings
 from orchestrator.spec import PythonTrial
-from orchestrator.store.connection import redis_client
+from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger, text
 from workers.app import TRIAL_TASK, create_app
@@ -57,6 +58,8 @@ class Scheduler:
         self.sweeps: dict[str, SweepRuntime] = {}
         self.leading = False
         self._renewed = 0.0
+        self._last_full = 0.0
+        self._reap_after = 0.0  # after an outage, no lease is reaped before workers could renew theirs
 
     @property
     def app(self) -> Celery:
@@ -66,21 +69,41 @@ class Scheduler:
 
     # -- loop ---------------------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> None:
+        """Lead and step sweeps until `stop`; a Redis outage is waited out (logged once), then every sweep is
+        reloaded as a restarted scheduler would, and no lease is reaped until workers had a lease to renew."""
         stop = stop or threading.Event()
-        last_full = 0.0
+        outage = Outage(log, "scheduler")
         try:
             while not stop.is_set():
-                if not self._lead():
-                    stop.wait(self.settings.scheduler_poll_seconds)
+                try:
+                    leading = self._lead()
+                    if outage.recovered():
+                        self._reap_after = time.monotonic() + self.settings.lease_seconds
+                    if leading:
+                        self._cycle()
+                except OUTAGE_ERRORS as exc:
+                    self.leading = False
+                    stop.wait(outage.failed(exc))
                     continue
-                changed = self._drain_inbox()
-                now = time.monotonic()
-                full = now - last_full >= FULL_TICK_SECONDS
-                if full:
-                    last_full = now
-                self.tick(changed, full)
+                if not leading:
+                    stop.wait(self.settings.scheduler_poll_seconds)
         finally:
-            self.ledger.release(self.ledger.keys.scheduler_lock, self.owner)
+            with contextlib.suppress(*OUTAGE_ERRORS):
+                self.ledger.release(self.ledger.keys.scheduler_lock, self.owner)
+
+    def _cycle(self) -> None:
+        changed = self._drain_inbox()
+        now = time.monotonic()
+        full = now - self._last_full >= FULL_TICK_SECONDS
+        if full:
+            self._last_full = now
+        self.tick(changed, full)
+
+    def _leases(self, sweep_id: str, running: list[int]) -> dict[int, bool]:
+        """Which running trials hold a lease; right after an outage every one counts as held (see run())."""
+        if time.monotonic() < self._reap_after:
+            return dict.fromkeys(running, True)
+        return self.ledger.lease_holders(sweep_id, running)
 
     def _lead(self) -> bool:
         """Hold the leader lock (renewed a few times per TTL); on gaining it, reload every unfinished sweep."""
@@ -182,7 +205,7 @@ class Scheduler:
                 rt.update(record)
             if full:
                 running = [n for n, r in rt.trials.items() if r.get("status") == "running"]
-                rt.leases = self.ledger.lease_holders(sweep_id, running)
+                rt.leases = self._leases(sweep_id, running)
             try:
                 self.apply(rt, step(rt.snapshot(stop_grace_seconds=self.settings.stop_grace_seconds), rt.sampler))  # type: ignore[arg-type]
             finally:

@@ -19,12 +19,21 @@ class Settings(BaseSettings):
     redis_username: str | None = None
     redis_ssl_cert_reqs: Literal["required", "optional", "none"] | None = Field(default=None, description="for rediss://")
     redis_ssl_ca_certs: str | None = None
+    redis_socket_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a Redis reply may take (ledger, broker and backend clients)"
+    )
+    redis_connect_timeout: float = Field(default=5.0, gt=0, description="seconds to open a Redis connection")
     key_prefix: str = Field(default="sweepq", pattern=r"^[A-Za-z0-9_\-]+$")
     artifact_root: Path = Field(default=Path("artifacts"), description="per-trial output directories and logs")
     data_dir: Path = Field(
         default=Path(".sweepq"), description="local mode's persistent store (used when no Redis URL is configured)"
     )
-    lease_seconds: float = Field(default=30.0, gt=0, description="a trial's lease; a dead worker's trial is reaped after it")
+    lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a trial's lease: a dead worker's trial is reaped after it, and it bounds the Redis outage or "
+        "partition a running trial rides out (a worker that cannot renew stops its trial before the lease ends)",
+    )
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     scheduler_poll_seconds: float = Field(default=0.2, gt=0)
     stop_grace_seconds: float = Field(default=10.0, ge=0, description="cooperative stop before a forced one")

@@ -19,6 +19,11 @@ def create_app(settings: Settings | None = None) -> Celery:
     """A Celery app for sweepq's broker; creating it connects to nothing."""
     settings = settings or Settings()
     url = effective_url(settings)
+    transport_timeouts = {  # explicit, like the ledger's client: a dead peer never blocks a worker forever
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_connect_timeout": settings.redis_connect_timeout,
+        "socket_keepalive": True,
+    }
     app = Celery("sweepq", set_as_current=False)
     app.conf.update(
         broker_url=url,
@@ -39,8 +44,18 @@ def create_app(settings: Settings | None = None) -> Celery:
         task_send_sent_event=settings.task_events,
         task_default_queue="cpu",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
-        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        # A Redis outage: workers reconnect for as long as it lasts, and running trials keep running (their
+        # heartbeat and report() ride it out; cancelling them would fail every trial in flight).
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds, **transport_timeouts},
+        result_backend_transport_options={
+            "visibility_timeout": settings.visibility_timeout_seconds, **transport_timeouts
+        },
+        redis_socket_timeout=settings.redis_socket_timeout,
+        redis_socket_connect_timeout=settings.redis_connect_timeout,
+        redis_socket_keepalive=True,
         result_expires=3600,
         worker_max_tasks_per_child=settings.worker_max_trials_per_child,
         worker_hijack_root_logger=False,

@@ -3,10 +3,15 @@
 Each call is one pipelined round trip to Redis (DESIGN §6): the stream entry, the trial's last/best values in
 the ledger, the lease extension and the stop-flag read. Outside a sweepq trial, report() prints the metric
 line instead, so a training script also runs on its own.
+
+Every write is fenced by the attempt: once the trial was reaped (its retry may already run), a report changes
+nothing and report() raises TrialStopped("lost"). Through a Redis outage report() waits and retries, up to the
+point where the lease it could not renew would end; then the trial stops as lost rather than run beside a retry.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -17,8 +22,14 @@ from typing import Any
 import redis
 
 from orchestrator.store.codec import metric_json
+from orchestrator.store.connection import TRANSIENT, Outage, retry_redis
 from orchestrator.store.keys import Keys
-from orchestrator.store.streams import Report, ReportWriter
+from orchestrator.store.ledger import Ledger
+from orchestrator.store.streams import LOST, Report, ReportWriter
+
+log = logging.getLogger("sweepq.worker")
+LOST_REASON = "lost"  # a trial that no longer owns its lease stops with this reason; its outcome is not recorded
+LEASE_MARGIN = 0.2  # a worker that could not renew stops its trial when this fraction of the lease is left
 
 STEP_NAMES = ("step", "epoch", "iteration")  # a report's step comes from the first of these it carries
 
@@ -40,19 +51,43 @@ class Reporter:
     sweep_id: str
     number: int
     attempt: int
-    metric: str
+    metric: str | None  # None: the sweep has no metric (reports are recorded, nothing is ranked)
     goal: str
     extra: tuple[str, ...] = ()
     maxlen: int = 100_000
     lease_s: float = 30.0
+    owner: str = ""  # the lease owner this attempt claimed with
     history: list[float] = field(default_factory=list)
     best: float | None = None
     last_values: dict[str, float] = field(default_factory=dict)  # every metric's last reported value
+    lost: str | None = None  # why this attempt no longer owns the trial (then nothing it writes lands)
+    renewed_at: float = field(default_factory=time.monotonic)  # last time Redis confirmed the lease
+    _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _writer: ReportWriter | None = None
+    _outage: Outage | None = None
 
     def __post_init__(self) -> None:
-        self._writer = ReportWriter(self.client, self.keys, self.sweep_id, maxlen=self.maxlen, lease_s=self.lease_s)
+        self._writer = ReportWriter(
+            self.client, self.keys, self.sweep_id, maxlen=self.maxlen, lease_s=self.lease_s, owner=self.owner
+        )
+        self._outage = Outage(log, f"trial {self.sweep_id} #{self.number}")
+
+    def own(self, owner: str) -> None:
+        """Fence this attempt's writes by the lease owner it claimed with (reports re-take only their own lease)."""
+        assert self._writer is not None
+        self.owner = self._writer.owner = owner
+        self.renewed_at = time.monotonic()
+
+    @property
+    def lease_deadline(self) -> float:
+        """The monotonic time by which this attempt must stop unless Redis confirms its lease again."""
+        return self.renewed_at + self.lease_s * (1 - LEASE_MARGIN)
+
+    def lose(self, reason: str) -> None:
+        if self.lost is None:
+            self.lost = reason
+            log.warning("trial %s #%s attempt %s stops: %s", self.sweep_id, self.number, self.attempt, reason)
 
     def known(self, name: str) -> bool:
         return name == self.metric or name in self.extra
@@ -62,7 +97,7 @@ class Reporter:
         with self._lock:
             self.last_values.update(values)
             fields: dict[str, Any] = {"reports": len(self.history)}
-            if self.metric in values:
+            if self.metric is not None and self.metric in values:
                 value = float(values[self.metric])
                 self.history.append(value)
                 if not math.isnan(value) and (self.best is None or self._better(value, self.best)):
@@ -72,8 +107,47 @@ class Reporter:
                     fields["best"] = self.best
             step = step if step is not None else max(len(self.history), 1)
             report = Report("", self.number, self.attempt, step, dict(values), time.time())
-            assert self._writer is not None
-            return self._writer.append(report, fields)
+            self._seq += 1
+            return self._deliver(report, fields, self._seq)
+
+    def _deliver(self, report: Report, fields: Mapping[str, Any], seq: int) -> str | None:
+        """Write one report through an outage (the same sequence number each try, so it lands once)."""
+        writer, outage = self._writer, self._outage
+        assert writer is not None and outage is not None
+        if self.lost is not None:
+            return LOST_REASON
+        try:
+            code, stop = retry_redis(
+                lambda: writer.append(report, fields, seq), outage, self.lease_deadline, lambda: self.lost is not None
+            )
+        except TRANSIENT as exc:
+            self.lose(f"Redis unreachable until the lease ran out ({exc})")
+            return LOST_REASON
+        if code == LOST:
+            self.lose("the trial was reaped or retried: this attempt no longer owns it")
+            return LOST_REASON
+        self.renewed_at = time.monotonic()
+        return stop
+
+    def heartbeat(self, ledger: Ledger, outage: Outage) -> str | None:
+        """Renew the lease and read the stop flag; returns why the trial must stop (stop flag or lost lease)."""
+        if self.lost is not None:
+            return LOST_REASON
+        try:
+            owned = ledger.renew(self.sweep_id, self.number, self.owner, self.lease_s, attempt=self.attempt)
+            reason = ledger.stop_reason(self.sweep_id, self.number)
+        except TRANSIENT as exc:
+            outage.failed(exc)
+            if time.monotonic() >= self.lease_deadline:
+                self.lose(f"Redis unreachable until the lease ran out ({exc})")
+                return LOST_REASON
+            return None
+        outage.recovered()
+        if not owned:
+            self.lose("lease lost: the trial was reaped or retried")
+            return LOST_REASON
+        self.renewed_at = time.monotonic()
+        return reason
 
     def close(self) -> None:
         """Release the reporting connection (the trial ended)."""

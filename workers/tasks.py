@@ -23,15 +23,16 @@ from celery import Celery, signals
 from orchestrator.settings import Settings
 from orchestrator.spec import CommandTrial, SweepSpec
 from orchestrator.store.codec import metric_json
-from orchestrator.store.connection import redis_client
+from orchestrator.store.connection import TRANSIENT, Outage, redis_client, retry_redis
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
-from workers.reporting import Reporter
+from workers.reporting import LOST_REASON, Reporter
 from workers.runners import RUNNERS, Outcome, Runner, TrialContext
 from workers.runners.reaper import kill_descendants, kill_stale_group
 
 log = logging.getLogger("sweepq.worker")
+_outage = Outage(log, "worker")
 DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
 
 
@@ -83,19 +84,14 @@ class Heartbeat(threading.Thread):
         self.current: tuple[TrialContext, str] | None = None
 
     def run(self) -> None:
-        s = self.w.settings
-        while True:
-            time.sleep(s.heartbeat_seconds)
+        s, outage = self.w.settings, Outage(log, "heartbeat")
+        while True:  # through an outage it retries every second at most, so it renews as soon as Redis is back
+            time.sleep(min(s.heartbeat_seconds, outage.delay) if outage.down else s.heartbeat_seconds)
             watched = self.current
             if watched is None:
                 continue
-            ctx, owner = watched
-            try:
-                self.w.ledger.renew(ctx.sweep_id, ctx.number, owner, s.lease_seconds)
-                reason = self.w.ledger.stop_reason(ctx.sweep_id, ctx.number)
-            except redis.RedisError as exc:  # Redis away for a moment: the lease outlives a few misses
-                log.warning("heartbeat failed: %s", exc)
-                continue
+            ctx, _owner = watched
+            reason = ctx.reporter.heartbeat(self.w.ledger, outage)  # a lost or unrenewable lease stops the trial
             if reason is not None:
                 ctx.request_stop(reason)
 
@@ -107,7 +103,7 @@ def run_trial(
 
     `runner` replaces the spec's runner (an agent runs a function defined in its own process this way)."""
     w = state(settings)
-    spec = w.spec(sweep)
+    spec = retry_redis(lambda: w.spec(sweep), _outage, time.monotonic() + settings.lease_seconds)
     if spec is None:
         return {"dropped": f"unknown sweep {sweep}"}
     host = node or socket.gethostname()
@@ -120,13 +116,17 @@ def run_trial(
     running["output_dir"] = str(output_dir)
     if attempt > 1:
         _end_earlier_attempt(w, sweep, trial, host)
-    claimed = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
+    claimed = retry_redis(  # idempotent for this owner: a claim whose reply was lost is returned again
+        lambda: w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running),
+        _outage, time.monotonic() + settings.lease_seconds,
+    )
     if isinstance(claimed, int):
         log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(claimed, claimed))
         return {"dropped": DROP_REASONS.get(claimed, str(claimed))}
     params, resume_from = claimed
     ctx = _context(w, spec, sweep, trial, attempt, params, output_dir)
     ctx.resume_from = resume_from
+    ctx.reporter.own(owner)
     if w.heartbeat is None:
         w.heartbeat = Heartbeat(w)
         w.heartbeat.start()
@@ -185,10 +185,22 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         "exit_code": outcome.exit_code,
         "log_tail": outcome.log_tail,
     }
-    tell = ("status", "ended", "value", "best", "reports")
-    done = w.ledger.transition(
-        ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
-    )
+    tell = ("status", "ended", "value", "best", "reports", "error")  # the error: a failed sweep quotes it
+    if outcome.status == LOST_REASON:  # it stopped because it lost its lease: the scheduler retries or fails it
+        with contextlib.suppress(*TRANSIENT):
+            w.ledger.release(w.ledger.keys.lease(ctx.sweep_id, ctx.number), ctx.reporter.owner)
+        return
+    try:  # through a short outage (up to a lease): the write is a compare-and-set on this attempt
+        done = retry_redis(
+            lambda: w.ledger.transition(
+                ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
+            ),
+            _outage, time.monotonic() + w.settings.lease_seconds,
+        )
+    except TRANSIENT as exc:
+        log.error("%s #%s attempt %s: outcome not recorded, Redis unreachable (%s)", ctx.sweep_id, ctx.number,
+                  ctx.attempt, exc)
+        return
     if not done:
         log.warning("%s #%s attempt %s ended after it was reaped; not recorded", ctx.sweep_id, ctx.number, ctx.attempt)
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import random
 import ssl
+import time
 import urllib.parse
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
+from kombu.exceptions import OperationalError
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from orchestrator.settings import Settings
 
+T = TypeVar("T")
+# What a Redis outage looks like to a client: refused or dropped connections, timeouts, and a server that is
+# still loading its AOF after a restart (BusyLoadingError is a ConnectionError in redis-py).
+TRANSIENT: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError)
+# What the long-running loops wait out: TRANSIENT, and a broker publish (Celery task, revoke) that kombu gave up on.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT, OperationalError)
 _CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
 
@@ -38,11 +51,80 @@ def ssl_options(settings: Settings) -> dict[str, Any] | None:
     return options
 
 
+def socket_options(settings: Settings) -> dict[str, Any]:
+    """Explicit timeouts (some redis-py versions default to none: a dead peer would block a loop forever)."""
+    return {
+        "socket_timeout": settings.redis_socket_timeout,
+        "socket_connect_timeout": settings.redis_connect_timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 30,
+    }
+
+
 def redis_client(settings: Settings) -> redis.Redis:
-    """A client for the ledger and streams; bytes in and out (values are JSON we decode ourselves)."""
+    """A client for the ledger and streams; bytes in and out (values are JSON we decode ourselves).
+
+    redis-py retries a command only briefly (two quick retries): the loops above it ride out longer outages
+    with their own backoff, logging once, instead of blocking for tens of seconds inside one call.
+    """
     return redis.Redis.from_url(
         effective_url(settings),
-        health_check_interval=30,
-        socket_keepalive=True,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
+        **socket_options(settings),
         **(ssl_options(settings) or {}),
     )
+
+
+class Outage:
+    """Logs a Redis outage once when it starts and once when it ends, and paces retries with capped backoff."""
+
+    def __init__(self, log: logging.Logger, what: str, cap: float = 1.0) -> None:
+        self.log, self.what, self.cap = log, what, cap
+        self.since: float | None = None
+        self.failures = 0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> float:
+        """Note a failed call; returns how long to wait before the next try (0.05 s doubling up to the cap)."""
+        if self.since is None:
+            self.since = time.monotonic()
+            self.log.warning("%s: Redis unreachable (%s); retrying until it is back", self.what, exc)
+        self.failures += 1
+        return self.delay
+
+    @property
+    def delay(self) -> float:
+        """The pause before the next try: 0.05 s doubling with each failure, up to the cap, with jitter."""
+        return float(min(self.cap, 0.05 * 2 ** min(self.failures, 10)) * (0.5 + random.random() / 2))
+
+    def recovered(self) -> bool:
+        """Note a successful call; True when it ends an outage (logged with its length)."""
+        if self.since is None:
+            return False
+        self.log.warning("%s: Redis is back after %.1f s", self.what, time.monotonic() - self.since)
+        self.since, self.failures = None, 0
+        return True
+
+
+def retry_redis(
+    call: Callable[[], T], outage: Outage, until: float, give_up: Callable[[], bool] = lambda: False
+) -> T:
+    """Call until it succeeds through an outage, up to the monotonic time `until` (then the last error is raised).
+
+    `give_up` ends the wait early (e.g. the trial lost its lease meanwhile). For calls whose repeat is harmless:
+    every write sweepq retries is a compare-and-set or idempotent script.
+    """
+    while True:
+        try:
+            result = call()
+        except TRANSIENT as exc:
+            delay = outage.failed(exc)
+            if time.monotonic() + delay > until or give_up():
+                raise
+            time.sleep(delay)
+            continue
+        outage.recovered()
+        return result

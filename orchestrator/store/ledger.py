@@ -18,14 +18,21 @@ from orchestrator.store.codec import decode_fields, dumps, encode_fields
 from orchestrator.store.keys import Keys
 
 # KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set. Returns the params.
+# A repeated claim by the same owner (its reply was lost in an outage) returns the params again.
 # The scheduler is not told of a start (it counts queued and running alike as in flight, and re-reads
 # in-flight trials every second), which halves its work per trial.
 _CLAIM = """
-if redis.call('HGET', KEYS[1], 'status') ~= '"queued"' then return -1 end
+local function claimed()
+  return {redis.call('HGET', KEYS[1], 'params'), redis.call('HGET', KEYS[1], 'resume_from') or 'null'}
+end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == '"running"' and redis.call('HGET', KEYS[1], 'attempt') == ARGV[1]
+   and redis.call('GET', KEYS[2]) == ARGV[2] then return claimed() end
+if status ~= '"queued"' then return -1 end
 if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return -2 end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return -3 end
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return {redis.call('HGET', KEYS[1], 'params'), redis.call('HGET', KEYS[1], 'resume_from') or 'null'}
+return claimed()
 """
 
 # KEYS: trial, lease, inbox. ARGV: n statuses, the statuses (JSON), attempt (JSON or ''), flags, inbox event,
@@ -43,6 +50,20 @@ if string.find(flags, 'D', 1, true) then redis.call('DEL', KEYS[2]) end
 for i = n + 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 if event ~= '' then redis.call('RPUSH', KEYS[3], event) end
 return 1
+"""
+
+# KEYS: trial, lease. ARGV: owner, lease ms, attempt (JSON). The heartbeat of one attempt: 1 = lease extended,
+# 2 = lease taken again (it ran out while Redis was away or restarted, but the trial was not reaped: the attempt
+# is still the trial's running one, so nobody else can own it), 0 = lost (reaped, retried or ended).
+_RENEW_TRIAL = """
+local holder = redis.call('GET', KEYS[2])
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1 end
+if holder then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= '"running"' or redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[3] then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 2
 """
 
 # KEYS: lease. ARGV: owner, lease ms. Extends the lease only for its owner.
@@ -71,6 +92,7 @@ class Ledger:
         self._claim = client.register_script(_CLAIM)
         self._cas = client.register_script(_CAS)
         self._renew = client.register_script(_RENEW)
+        self._renew_trial = client.register_script(_RENEW_TRIAL)
 
     # -- sweeps -------------------------------------------------------------------------------------------
     def create_sweep(self, sweep_id: str, fields: Mapping[str, Any]) -> bool:
@@ -141,9 +163,16 @@ class Ledger:
         resume = json.loads(text(result[1]))
         return params, resume if isinstance(resume, str) else None
 
-    def renew(self, sweep_id: str, number: int, owner: str, lease_s: float) -> bool:
-        """Extend a lease that `owner` still holds; False means it was lost (reaped)."""
-        return bool(self._renew(keys=[self.keys.lease(sweep_id, number)], args=[owner, int(lease_s * 1000)]))
+    def renew(self, sweep_id: str, number: int, owner: str, lease_s: float, attempt: int | None = None) -> bool:
+        """Extend a lease that `owner` still holds; False means it was lost (reaped).
+
+        With the attempt, a lease that merely ran out (Redis was away) is taken again while that attempt is still
+        the trial's running one; the attempt, not the lease key, is what fences a stale worker.
+        """
+        if attempt is None:
+            return bool(self._renew(keys=[self.keys.lease(sweep_id, number)], args=[owner, int(lease_s * 1000)]))
+        keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number)]
+        return bool(self._renew_trial(keys=keys, args=[owner, int(lease_s * 1000), dumps(attempt)]))
 
     def transition(
         self,

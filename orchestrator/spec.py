@@ -66,6 +66,9 @@ class CommandTrial(_Frozen):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     wandb_shim: bool = Field(default=False, description="put sweepq's `wandb` drop-in first on the trial's PYTHONPATH")
+    per_trial_workdir: bool = Field(
+        default=False, description="run in the trial's own folder overlaying cwd, with its own ./outputs (HyperDrive's)"
+    )
 
     @model_validator(mode="after")
     def _known_macros(self) -> CommandTrial:

@@ -1,7 +1,7 @@
 """The HyperDrive document's tuning snippet, ported by changing its imports (run: python examples/hyperdrive/tune.py).
 
 Needs a scheduler and workers on the configured Redis (`sweepq scheduler`, `sweepq worker`), as HyperDrive
-needs a compute target.
+needs a compute target. Each child run writes its model to its own ./outputs (`<artifact_root>/<sweep>/trial-<n>`).
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def main() -> None:
     parameter_values = best_run.get_details()["runDefinition"]["Arguments"]
     print("Best Run Id: ", best_run.id)
     print("\n Accuracy:", best_run_metrics["accuracy"])
-    print("\n learning rate:", parameter_values[1])
-    print("\n momentum:", parameter_values[3])
+    print("\n learning rate:", parameter_values[5])  # after the script's own --num_epochs and --output_dir
+    print("\n momentum:", parameter_values[7])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from orchestrator.loading import SpecError, load_spec
 
 def config(sampling: object, policy: object = None, **kw: object) -> HyperDriveConfig:
     run = ScriptRunConfig(source_directory=".", script="train.py", arguments=["--num_epochs", 3])
+    kw.setdefault("max_total_runs", 100)  # required by HyperDrive
     return HyperDriveConfig(run_config=run, hyperparameter_sampling=sampling, policy=policy, primary_metric_name="accuracy",  # type: ignore[arg-type]
                             primary_metric_goal=PrimaryMetricGoal.MAXIMIZE, **kw)  # type: ignore[arg-type]
 

@@ -29,6 +29,7 @@ from typing import IO, Any, TextIO
 from orchestrator.space import nest
 from orchestrator.spec import MACRO_RE, CommandTrial
 from workers.reporting import STEP_NAMES
+from workers.runners import workdir
 from workers.runners.base import Outcome, TrialContext
 
 EXPLICIT = "sweepq:"
@@ -102,6 +103,8 @@ def parse_metric_line(line: str, known: Callable[[str], bool]) -> tuple[dict[str
     A line that starts with `sweepq:` is an explicit report: every name on it is recorded.
     """
     text = line.strip()
+    if text.startswith(workdir.JSON_PREFIX) and len(text) <= MAX_LINE:  # Run.get_context().log from HyperDrive scripts
+        return workdir.json_metrics(text.removeprefix(workdir.JSON_PREFIX))
     if text.startswith(EXPLICIT):
         text = text.removeprefix(EXPLICIT).strip()
         known = _any
@@ -257,9 +260,9 @@ def run_command(ctx: TrialContext) -> Outcome:
         argv = expand(trial, ctx.params, ctx.output_dir, env)
     except MacroError as exc:
         return Outcome(status="failed", error=str(exc))
-    cwd = trial.cwd
-    if ctx.resume_from:
-        argv += ["--resume-from", ctx.resume_from]  # as HyperDrive hands a resumed child run its checkpoint
+    cwd = str(workdir.prepare(ctx.output_dir, trial.cwd)) if trial.per_trial_workdir else trial.cwd
+    if ctx.resume_from:  # as HyperDrive hands a resumed child run its checkpoint (its earlier ./outputs)
+        argv += ["--resume-from", workdir.checkpoint(ctx.resume_from) if trial.per_trial_workdir else ctx.resume_from]
     problem = _startable(argv[0], env, cwd)
     if problem is not None:
         return Outcome(status="failed", error=f"cannot start {argv[0]!r}: {problem}")
@@ -283,6 +286,7 @@ def run_command(ctx: TrialContext) -> Outcome:
         code = proc.wait()
         kill_group(proc.pid, 0)  # children left behind by the trial die with it
         watch.thread.join(timeout=1)
+    workdir.record_logged(ctx)
     return _outcome(ctx, code, watch.timed_out, list(tail))
 
 

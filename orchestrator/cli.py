@@ -16,8 +16,10 @@ from rich.markup import escape
 
 from orchestrator.client import Sweep, SweepClient
 from orchestrator.loading import SpecError, load_spec
-from orchestrator.progress import decisions_table, sweeps_table, trials_table
+from orchestrator.progress import decisions_table, outcome_line, sweeps_table, trials_table
+from orchestrator.ranking import Ranking
 from orchestrator.settings import Settings
+from orchestrator.spec import Metric
 from orchestrator.summary import spec_summary
 
 app = typer.Typer(
@@ -145,7 +147,9 @@ def submit(
     console.print(sweep.id, highlight=False)
     if wait:
         final = sweep.wait(progress=True)
-        console.print(f"{escape(sweep.id)}: {final['status']} ({escape(str(final.get('reason')))})", highlight=False)
+        console.print(f"{escape(sweep.id)}: {escape(outcome_line(final))}", highlight=False)
+        if final["status"] == "failed":
+            raise typer.Exit(1)
 
 
 @app.command()
@@ -160,7 +164,10 @@ def status(
     sweep = open_sweep(sweep_id)
     if watch_:
         sweep.wait(progress=True)
-    console.print(sweeps_table([sweep.status()]))
+    now = sweep.status()
+    console.print(sweeps_table([now]))
+    if now.get("reason"):
+        console.print(escape(outcome_line(now)), highlight=False)  # why it ended: failed sweeps quote their errors
 
 
 @app.command()
@@ -176,7 +183,8 @@ def trials(
     elif fmt == "csv":
         write_csv(rows, sys.stdout)
     elif fmt == "table":
-        console.print(trials_table(rows, sweep.spec.metric.name))
+        metric = sweep.spec.metric
+        console.print(trials_table(rows, metric.name if metric else None))
     else:
         err_console.print(f"[bold red]--format[/]: {escape(fmt)!r} is not one of table, json, csv")
         raise typer.Exit(2)
@@ -199,6 +207,10 @@ def best(
                 values = ", ".join(f"{k} = {v:.6g}" for k, v in t["objectives"].items())
                 console.print(f"  #{t['number']}: {escape(values)}  {escape(json.dumps(t['params']))}", highlight=False)
         return
+    metric = sweep.spec.metric
+    if metric is None:
+        err_console.print(f"{escape(sweep_id)}: this sweep has no metric, so it has no best trial (see `sweepq trials`)")
+        raise typer.Exit(1)
     trial = sweep.best_trial()
     if trial is None:
         err_console.print(f"{escape(sweep_id)}: no completed trial with a metric yet")
@@ -206,12 +218,28 @@ def best(
     if as_json:
         typer.echo(json.dumps(trial, indent=2))
         return
-    print_best(sweep.spec.metric.name, trial)
+    print_best(metric, trial)
 
 
-def print_best(metric: str, trial: dict[str, Any]) -> None:
-    value = trial.get("best") if trial.get("best") is not None else trial.get("value")
-    console.print(f"[bold]best trial[/] #{trial['number']}: {escape(metric)} = {value}", highlight=False)
+def print_outcome(sweep_id: str, final: dict[str, Any], metric: Metric | None, best: dict[str, Any] | None) -> int:
+    """How a sweep ended and its best trial; returns the exit code: 1 when it failed or no trial has a metric."""
+    console.print(f"sweep {escape(sweep_id)}: {escape(outcome_line(final))}", highlight=False)
+    if final["status"] == "failed":
+        return 1
+    if metric is None:
+        err_console.print("no metric: this sweep has no best trial")
+        return 0
+    if best is None:
+        err_console.print("no trial produced a metric")
+        return 1
+    print_best(metric, best)
+    return 0
+
+
+def print_best(metric: Metric, trial: dict[str, Any]) -> None:
+    """The best trial's ranked value (metric.summary) and its parameters."""
+    value = Ranking(metric.goal, metric.summary).score(trial)
+    console.print(f"[bold]best trial[/] #{trial['number']}: {escape(metric.name)} = {value}", highlight=False)
     for name, v in sorted((trial.get("params") or {}).items()):
         console.print(f"  {escape(name)} = {escape(repr(v))}", highlight=False)
 

@@ -155,7 +155,7 @@ def run(
 
     The sweep stays in the store: `sweepq status`, `best`, `report` and `dashboard` open it afterwards.
     """
-    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_best, report_spec_error, settings
+    from orchestrator.cli import EXPLICIT_REDIS, console, err_console, print_outcome, report_spec_error, settings
     from orchestrator.client import SweepClient
 
     try:
@@ -182,12 +182,10 @@ def run(
     except LocalError as exc:
         err_console.print(f"[bold red]local mode failed[/]: {escape(str(exc))}")
         raise typer.Exit(1) from None
-    console.print(trials_table(rows, parsed.metric.name))
-    console.print(f"sweep {escape(sweep.id)}: {final['status']} ({escape(str(final.get('reason')))})", highlight=False)
-    if best is None:
-        err_console.print("no trial produced a metric")
-        raise typer.Exit(1)
-    print_best(parsed.metric.name, best)
+    console.print(trials_table(rows, parsed.metric.name if parsed.metric else None))
+    code = print_outcome(sweep.id, final, parsed.metric, best)  # non-zero when the sweep failed
+    if code:
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -58,6 +58,9 @@ def export(
     except optuna.exceptions.DuplicatedStudyError:
         err_console.print(f"[bold red]a study named {escape(study_name or sweep.id)} already exists[/] in that storage")
         raise typer.Exit(1) from None
+    except ValueError as exc:  # a sweep without a metric
+        err_console.print(f"[bold red]cannot export {escape(sweep.id)}[/]: {escape(str(exc))}")
+        raise typer.Exit(1) from None
     console.print(f"exported {len(study.trials)} trials to study {escape(study.study_name)} in {escape(optuna_storage)}")
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from orchestrator.loading import load_spec
 from orchestrator.pareto import pareto_front
-from orchestrator.runtime import best_of, objective_values
+from orchestrator.ranking import RANKED, Ranking
+from orchestrator.runtime import objective_values
 from orchestrator.settings import Settings
 from orchestrator.spec import SweepSpec
 from orchestrator.store.connection import redis_client
@@ -21,9 +22,13 @@ from orchestrator.store.streams import read_reports
 
 ENDED = ("completed", "canceled", "failed")
 TRIAL_FIELDS = (
-    "id", "number", "status", "params", "value", "best", "reports", "attempt", "created", "started", "ended",
+    "id", "number", "status", "params", "value", "best", "last", "reports", "attempt", "created", "started", "ended",
     "worker", "gpu", "task_id", "error", "exit_code", "final_metrics", "log_tail",
 )
+
+
+def _describe(metric: tuple[str, str] | None) -> str:
+    return "no metric" if metric is None else f"{metric[0]} ({metric[1]})"
 
 
 def new_sweep_id(name: str) -> str:
@@ -57,11 +62,13 @@ class SweepClient:
             doc = self.ledger.sweep(earlier)
             if doc is None:
                 raise ValueError(f"resume_from: no sweep {earlier!r} in this Redis")
-            metric = doc["spec"]["metric"]
-            if (metric["name"], metric["goal"]) != (spec.metric.name, spec.metric.goal):
+            metric = doc["spec"].get("metric")
+            theirs = None if metric is None else (metric["name"], metric["goal"])
+            ours = None if spec.metric is None else (spec.metric.name, spec.metric.goal)
+            if theirs != ours:
                 raise ValueError(
-                    f"resume_from: {earlier} optimizes {metric['name']} ({metric['goal']}), this sweep "
-                    f"{spec.metric.name} ({spec.metric.goal}): a warm start needs the same metric and goal"
+                    f"resume_from: {earlier} optimizes {_describe(theirs)}, this sweep {_describe(ours)}: "
+                    "a warm start needs the same metric and goal"
                 )
         for ref in spec.resume_child_runs:
             earlier, _, number = ref.rpartition("/")
@@ -103,7 +110,7 @@ class Sweep:
         """id, name, status, why it ended, trial counts by state, total, best {number, value} and times."""
         doc = self._doc()
         keys = ("name", "status", "reason", "counts", "total", "best", "created", "started", "ended")
-        status = {"id": self.id, **{k: doc.get(k) for k in keys}, "metric": doc["spec"]["metric"]}
+        status = {"id": self.id, **{k: doc.get(k) for k in keys}, "metric": doc["spec"].get("metric")}
         if doc.get("paused") and status["status"] in ("pending", "running"):
             status["status"] = "paused"
         return status
@@ -120,26 +127,25 @@ class Sweep:
         return sorted((json.loads(v) for v in raw), key=lambda d: (d["time"], d["trial"], d["interval"]))
 
     def best_trial(self) -> dict[str, Any] | None:
-        """The completed or stopped trial with the best primary metric (best report or final value)."""
-        goal = self._doc()["spec"]["metric"]["goal"]
-        finished = [t for t in self.trials() if t["status"] in ("completed", "stopped")]
-        scored = [(v, t) for t in finished if (v := best_of(t, goal)) is not None]
-        if not scored:
+        """The completed or stopped trial with the best primary metric, ranked by its best report or its final value
+        as `metric.summary` says; None when no trial has a value, or when the sweep has no metric."""
+        ranking = Ranking.of(self._doc()["spec"].get("metric"))
+        if ranking is None:
             return None
-        pick = max if goal == "maximize" else min
-        return pick(scored, key=lambda item: item[0])[1]
+        finished = [t for t in self.trials() if t["status"] in RANKED]
+        return ranking.pick([(v, t) for t in finished if (v := ranking.score(t)) is not None])
 
     def best_trials(self) -> list[dict[str, Any]]:
         """The Pareto front of a multi-objective sweep (completed trials no other beats on every objective), each
         with its objective values under "objectives"; for one objective, the best trial alone."""
         spec = self.spec
-        if len(spec.objectives) == 1:
+        if len(spec.objectives) <= 1:
             best = self.best_trial()
             return [] if best is None else [best]
-        names = [o.name for o in spec.objectives]
+        names, ranking = [o.name for o in spec.objectives], Ranking.of(spec.metric)
         scored = []
         for t in self.trials():
-            values = objective_values(t, names) if t["status"] == "completed" else None
+            values = objective_values(t, names, ranking) if t["status"] == "completed" else None
             if values is not None:
                 scored.append(({**t, "objectives": dict(zip(names, values, strict=True))}, values))
         return pareto_front(scored, [o.goal for o in spec.objectives])

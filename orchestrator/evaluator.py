@@ -130,7 +130,7 @@ class Evaluator:
             if doc is None or doc.get("status") != "running":
                 continue
             spec = SweepSpec.model_validate(doc["spec"])
-            if spec.early_termination.policy == "none":
+            if spec.early_termination.policy == "none" or spec.metric is None:
                 self.ignored.add(sweep_id)
                 continue
             self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name))

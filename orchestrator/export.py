@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
+from orchestrator.ranking import Ranking
 from orchestrator.spec import SweepSpec
 
 Rows = Sequence[Mapping[str, Any]]
@@ -42,15 +43,17 @@ def curves(reports: Rows, trials: Rows, metric: str) -> dict[int, dict[int, floa
 
 
 def to_frozen_trials(spec: SweepSpec, trials: Rows, reports: Rows) -> list[FrozenTrial]:
-    """Optuna's view of the sweep's trials (a completed trial without a finite value becomes FAIL)."""
+    """Optuna's view of the sweep's trials: each valued as metric.summary ranks it (a completed trial without a
+    finite value becomes FAIL)."""
     views = {name: expr.optuna() for name, expr in spec.space.expressions.items()}
-    by_trial = curves(reports, trials, spec.metric.name)
+    ranking = Ranking.of(spec.metric)
+    by_trial = {} if spec.metric is None else curves(reports, trials, spec.metric.name)
     frozen = []
     for t in trials:
         params = t.get("params") or {}
         state = STATES.get(str(t.get("status")), TrialState.FAIL)
-        raw = t.get("value")
-        value = float(raw) if isinstance(raw, (int, float)) and math.isfinite(raw) else None
+        raw = None if ranking is None else ranking.score(t)
+        value = raw if raw is not None and math.isfinite(raw) else None
         if state == TrialState.COMPLETE and value is None:
             state = TrialState.FAIL
         intermediate = {k: v for k, v in by_trial.get(t["number"], {}).items() if math.isfinite(v)}
@@ -70,7 +73,11 @@ def to_frozen_trials(spec: SweepSpec, trials: Rows, reports: Rows) -> list[Froze
 def export_to_optuna(
     spec: SweepSpec, sweep_id: str, trials: Rows, reports: Rows, storage: str | None, study_name: str | None = None
 ) -> optuna.Study:
-    """Write the sweep into an Optuna storage (a new study named after the sweep) and return the study."""
+    """Write the sweep into an Optuna storage (a new study named after the sweep) and return the study.
+
+    ValueError for a sweep without a metric: an Optuna study holds no completed trial without a value."""
+    if spec.metric is None:
+        raise ValueError("this sweep has no metric: an Optuna study needs one")
     study = optuna.create_study(storage=storage, study_name=study_name or sweep_id, direction=spec.metric.goal)
     study.set_user_attr("sweepq_sweep", sweep_id)
     study.add_trials(to_frozen_trials(spec, trials, reports))
@@ -80,6 +87,8 @@ def export_to_optuna(
 def importances(spec: SweepSpec, trials: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """fANOVA parameter importances from the finished trials; empty when there are too few to tell."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if spec.metric is None:
+        return {}  # nothing to explain without a metric
     study = optuna.create_study(direction=spec.metric.goal)
     study.add_trials(to_frozen_trials(spec, trials, []))
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]

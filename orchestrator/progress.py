@@ -19,15 +19,32 @@ if TYPE_CHECKING:
 DONE = ("completed", "failed", "stopped", "canceled")
 
 
+NO_METRIC = "no metric"
+
+
+def best_text(status: dict[str, Any]) -> str:
+    """The sweep's best value so far as `value (#trial)`, `—` before there is one, or `no metric`."""
+    if not status.get("metric"):
+        return NO_METRIC
+    best = status.get("best")
+    return "—" if not best else f"{best['value']:.6g} (#{best['number']})"
+
+
 def progress_line(status: dict[str, Any]) -> str:
     """running / stopped / failed counts and the best value so far, as one line of text."""
     counts = status.get("counts") or {}
-    best = status.get("best")
-    best_text = "—" if not best else f"{best['value']:.6g} (#{best['number']})"
+    metric = status.get("metric")
+    best = f"best {metric['name']} {best_text(status)}" if metric else NO_METRIC
     return (
         f"running {counts.get('running', 0)} · queued {counts.get('queued', 0)} · stopped {counts.get('stopped', 0)} · "
-        f"failed {counts.get('failed', 0)} · best {status['metric']['name']} {best_text}"
+        f"failed {counts.get('failed', 0)} · {best}"
     )
+
+
+def outcome_line(status: dict[str, Any]) -> str:
+    """How a sweep ended (or stands) and why, e.g. `failed: no trial succeeded ...`."""
+    reason = status.get("reason")
+    return f"{status['status']}: {reason}" if reason else str(status["status"])
 
 
 def _done(status: dict[str, Any]) -> int:
@@ -73,8 +90,9 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def trials_table(trials: list[dict[str, Any]], metric: str) -> Table:
+def trials_table(trials: list[dict[str, Any]], metric: str | None) -> Table:
     """Trials as a rich table: number, status, metric (final, best), parameters, duration, error."""
+    metric = metric or "value"
     names = sorted({k for t in trials for k in (t.get("params") or {})})
     table = Table(show_lines=False, header_style="bold")
     errors = any(t.get("error") for t in trials)
@@ -100,8 +118,9 @@ def sweeps_table(sweeps: list[dict[str, Any]]) -> Table:
         elapsed = end - s["started"] if s.get("started") else 0.0
         best = s.get("best")
         done = f"{_done(s)}/{s.get('total') or '?'}"
+        best_cell = NO_METRIC if not s.get("metric") else "" if not best else _fmt(best["value"])
         row = [s["id"], s["name"], s["status"], done, str((s.get("counts") or {}).get("running", 0)),
-               "" if not best else _fmt(best["value"]), f"{elapsed:.0f} s"]
+               best_cell, f"{elapsed:.0f} s"]
         table.add_row(*(escape(c) for c in row))
     return table
 

@@ -11,43 +11,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.ranking import Ranking, best_of
 from orchestrator.samplers import Sampler, TrialRecord, create_sampler
 from orchestrator.samplers.resume import ResumeFirst
-from orchestrator.scheduling import SweepSnapshot, TrialView
+from orchestrator.scheduling import ERRORS_SHOWN, SweepSnapshot, TrialView
 from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import metric_float
 
 MAX_DEFAULT_CONCURRENCY = 1000
+MIN_CONSECUTIVE_FAILURES = 5  # the default limit is max(this, 2 x concurrency): see README "limits and resources"
+SUCCEEDED = ("completed", "stopped")
+
+__all__ = ["SweepRuntime", "best_of", "objective_values", "sampler_value", "to_record"]
 
 
-def sampler_value(record: dict[str, Any]) -> float | None:
-    """What a sampler learns from a trial: the final value if completed, the best reported one if stopped."""
-    if record.get("status") == "completed":
-        return metric_float(record.get("value"))
-    if record.get("status") == "stopped":
-        return metric_float(record.get("best"))
-    return None
+def sampler_value(record: dict[str, Any], ranking: Ranking | None) -> float | None:
+    """What a sampler learns from a trial: its ranked value (metric.summary) once completed or stopped."""
+    return None if ranking is None else ranking.learned(record)
 
 
-def objective_values(rec: dict[str, Any], names: Sequence[str]) -> tuple[float, ...] | None:
-    """Each objective's final value (the first is the primary metric); None unless all are numbers."""
+def objective_values(rec: dict[str, Any], names: Sequence[str], ranking: Ranking | None) -> tuple[float, ...] | None:
+    """Each objective's value (the primary ranked per metric.summary, the others final); None unless all are numbers."""
     finals = rec.get("final_metrics") or {}
-    values = [sampler_value(rec), *(metric_float(finals.get(n)) for n in names[1:])]
+    values = [sampler_value(rec, ranking), *(metric_float(finals.get(n)) for n in names[1:])]
     return None if any(v is None for v in values) else tuple(v for v in values if v is not None)
 
 
-def to_record(rec: dict[str, Any], objectives: Sequence[str] = (), source: str = "") -> TrialRecord:
+def to_record(
+    rec: dict[str, Any], objectives: Sequence[str] = (), source: str = "", ranking: Ranking | None = None
+) -> TrialRecord:
+    """A ledger record as a sampler sees it (no value without a ranking, i.e. for a sweep without a metric)."""
     status = rec.get("status", "queued")
-    values = objective_values(rec, objectives) if len(objectives) > 1 else None
-    return TrialRecord(int(rec["number"]), rec.get("params", {}), status, sampler_value(rec), source, values)
+    values = objective_values(rec, objectives, ranking) if len(objectives) > 1 else None
+    return TrialRecord(int(rec["number"]), rec.get("params", {}), status, sampler_value(rec, ranking), source, values)
 
 
-def best_of(rec: dict[str, Any], goal: str) -> float | None:
-    """The best value a trial produced: its best report or its final value, NaN excluded."""
-    values = [v for v in (metric_float(rec.get("best")), metric_float(rec.get("value"))) if v is not None and v == v]
-    if not values:
-        return None
-    return max(values) if goal == "maximize" else min(values)
+def _end_order(record: dict[str, Any]) -> tuple[float, int]:
+    """Finished trials in the order they ended (unfinished ones last), so a rebuilt failure streak is the same."""
+    ended = record.get("ended")
+    return (float(ended) if isinstance(ended, (int, float)) else float("inf"), int(record["number"]))
 
 
 @dataclass
@@ -70,6 +72,9 @@ class SweepRuntime:
     flying: set[int] = field(default_factory=set)
     status_counts: Counter[str] = field(default_factory=Counter)
     finished_best: tuple[int, float] | None = None
+    ranking: Ranking | None = None  # None: the sweep has no metric, so nothing ranks
+    failure_streak: int = 0  # trials failed in a row since the last success, in the order they ended
+    streak_errors: list[tuple[int, str]] = field(default_factory=list)  # the first errors of that streak
 
     @classmethod
     def build(
@@ -83,13 +88,14 @@ class SweepRuntime:
         """From the ledger: own trials, warm-start trials of earlier sweeps, and the child trials to resume."""
         spec = SweepSpec.model_validate(doc["spec"])
         names = [o.name for o in spec.objectives]
-        rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs, objective_names=names)
-        sampler = create_sampler(spec, [*warm, *(to_record(r, names) for r in records)])
+        ranking = Ranking.of(spec.metric)
+        rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs, objective_names=names, ranking=ranking)
+        sampler = create_sampler(spec, [*warm, *(to_record(r, names, ranking=ranking) for r in records)])
         if children:
             sampler = ResumeFirst(sampler, [params for params, _ in children])
             rt.resume_dirs = {i: d for i, (_, d) in enumerate(children) if d}
         rt.sampler = sampler
-        for record in records:
+        for record in sorted(records, key=_end_order):
             rt._track(record)
         return rt
 
@@ -98,7 +104,7 @@ class SweepRuntime:
         old = self.trials.get(int(record["number"]))
         self._track(record)
         if self.sampler is not None and (old is None or old.get("status") != record.get("status")):
-            self.sampler.observe(to_record(record, self.objective_names))
+            self.sampler.observe(to_record(record, self.objective_names, ranking=self.ranking))
 
     def _track(self, record: dict[str, Any]) -> None:
         number = int(record["number"])
@@ -112,14 +118,27 @@ class SweepRuntime:
             self.flying.add(number)
         else:
             self.flying.discard(number)
-        value = best_of(record, self.spec.metric.goal)
+        if old is None or old.get("status") != status:
+            self._count_outcome(number, status, record)
+        value = self._score(record)
         if status in ("completed", "stopped", "canceled") and value is not None and self._better(value, self.finished_best):
             self.finished_best = (number, value)
 
+    def _count_outcome(self, number: int, status: str, record: dict[str, Any]) -> None:
+        """Keep the failure streak: a failure extends it (its error kept among the first few), a success ends it."""
+        if status == "failed":
+            self.failure_streak += 1
+            if len(self.streak_errors) < ERRORS_SHOWN:
+                self.streak_errors.append((number, str(record.get("error") or "")[-4000:]))
+        elif status in SUCCEEDED:
+            self.failure_streak = 0
+            self.streak_errors = []
+
+    def _score(self, record: dict[str, Any]) -> float | None:
+        return None if self.ranking is None else self.ranking.score(record)
+
     def _better(self, value: float, than: tuple[int, float] | None) -> bool:
-        if than is None:
-            return True
-        return value > than[1] if self.spec.metric.goal == "maximize" else value < than[1]
+        return than is None or (self.ranking is not None and self.ranking.better(value, than[1]))
 
     @property
     def in_flight(self) -> list[int]:
@@ -132,7 +151,7 @@ class SweepRuntime:
         """The best value any trial produced so far (running ones included; failed ones excluded)."""
         best = self.finished_best
         for n in self.flying:
-            value = best_of(self.trials[n], self.spec.metric.goal)
+            value = self._score(self.trials[n])
             if value is not None and self._better(value, best):
                 best = (n, value)
         return best
@@ -142,6 +161,13 @@ class SweepRuntime:
         if limit is not None:
             return limit
         return min(self.total_runs or MAX_DEFAULT_CONCURRENCY, MAX_DEFAULT_CONCURRENCY)
+
+    def failure_limit(self) -> int | None:
+        """Failed trials in a row that end the sweep: the spec's limit (0: never), else max(5, 2 x concurrency)."""
+        limit = self.spec.limits.max_consecutive_failures
+        if limit is None:
+            return max(MIN_CONSECUTIVE_FAILURES, 2 * self.concurrency())
+        return limit or None
 
     def snapshot(self, now: float | None = None, stop_grace_seconds: float = 10.0) -> SweepSnapshot:
         """The scheduling view: in-flight trials in detail, the rest summarized by the best value."""
@@ -154,17 +180,22 @@ class SweepRuntime:
             started=float(self.doc.get("started") or self.doc.get("created") or time.time()),
             next_number=int(self.doc.get("next_number", 0)),
             trials=views,
-            goal=spec.metric.goal,
+            goal="maximize" if self.ranking is None else self.ranking.goal,
             max_total_runs=self.total_runs,
             max_concurrent_runs=self.concurrency(),
             max_duration_seconds=None if minutes is None else minutes * 60,
             max_retries=spec.limits.max_retries,
-            target=spec.metric.target,
+            target=None if spec.metric is None else spec.metric.target,
             best_value=None if best is None else best[1],
             cancel_requested=bool(self.doc.get("cancel_requested")),
             stop_requested=bool(self.doc.get("stop_requested")),
             paused=bool(self.doc.get("paused")),
             stop_grace_seconds=stop_grace_seconds,
+            succeeded=sum(self.status_counts[s] for s in SUCCEEDED),
+            failed=self.status_counts["failed"],
+            consecutive_failures=self.failure_streak,
+            max_consecutive_failures=self.failure_limit(),
+            failure_errors=tuple(self.streak_errors),
         )
 
     def _view(self, n: int) -> TrialView:
@@ -173,7 +204,7 @@ class SweepRuntime:
             number=n,
             status=str(r.get("status")),
             attempt=int(r.get("attempt", 1)),
-            best=best_of(r, self.spec.metric.goal),
+            best=self._score(r),
             lease_alive=self.leases.get(n) if r.get("status") == "running" else None,
             stop_reason=r.get("stop_reason"),
             stop_requested_at=r.get("stop_requested_at"),

@@ -21,6 +21,7 @@ from typing import Any
 import redis
 from celery import Celery
 
+from orchestrator.ranking import Ranking
 from orchestrator.runtime import SweepRuntime, to_record
 from orchestrator.samplers import TrialRecord
 from orchestrator.scheduling import (
@@ -178,9 +179,10 @@ class Scheduler:
     def _history(self, doc: dict[str, Any]) -> tuple[list[TrialRecord], list[tuple[dict[str, Any], str | None]]]:
         """Warm-start trials (finished trials of the resume_from sweeps) and the child trials to resume."""
         spec = doc["spec"]
-        names = [m["name"] for m in spec.get("metrics") or [spec["metric"]]]
+        names = [m["name"] for m in spec.get("metrics") or ([spec["metric"]] if spec.get("metric") else [])]
+        ranking = Ranking.of(spec.get("metric"))
         warm = [
-            to_record(r, names, source=earlier)
+            to_record(r, names, source=earlier, ranking=ranking)
             for earlier in spec.get("resume_from", ())
             for r in self.ledger.trials(earlier)
             if r.get("status") in ("completed", "stopped", "failed")

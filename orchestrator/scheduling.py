@@ -13,7 +13,9 @@ from typing import Any, Literal
 from orchestrator.samplers.base import Sampler
 
 IN_FLIGHT = frozenset({"queued", "running"})
-SweepEnd = Literal["completed", "canceled"]
+SweepEnd = Literal["completed", "canceled", "failed"]
+ERRORS_SHOWN = 3  # failed trials whose error a failed sweep's reason quotes
+ERROR_CHARS = 200  # each quoted error is cut to this many characters
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class SweepSnapshot:
     stop_requested: bool = False  # W&B's "stop": no new trials, running ones finish
     paused: bool = False  # no new trials until resumed; running ones go on
     stop_grace_seconds: float = 10.0
+    succeeded: int = 0  # trials that completed or were stopped by a policy (they produced a result)
+    failed: int = 0
+    consecutive_failures: int = 0  # trials failed in a row (in the order they ended) since the last success
+    max_consecutive_failures: int | None = None  # None: never stop for failures
+    failure_errors: tuple[tuple[int, str], ...] = ()  # (trial, error) of the first failures since the last success
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,37 @@ def _reap(snap: SweepSnapshot, plan: _Plan) -> set[int]:
     return gone
 
 
+def error_line(error: str | None) -> str:
+    """One line for a trial's error: the traceback's last line (prefixed by `exit code N` for commands), cut short."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    if not lines:
+        return "failed (no error recorded)"
+    line = lines[-1]
+    if len(lines) > 1 and lines[0].startswith("exit code"):
+        line = f"{lines[0]}: {line}"
+    return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
+
+
+def _errors(snap: SweepSnapshot) -> str:
+    return "; ".join(f"#{n}: {error_line(e)}" for n, e in snap.failure_errors[:ERRORS_SHOWN])
+
+
+def _failing(snap: SweepSnapshot) -> str | None:
+    """The reason to stop a sweep whose trials keep failing, if they failed max_consecutive_failures times in a row."""
+    limit = snap.max_consecutive_failures
+    if not limit or snap.consecutive_failures < limit:
+        return None
+    return (f"{snap.consecutive_failures} trials failed in a row (limits.max_consecutive_failures = {limit}); "
+            f"first errors: {_errors(snap)}")
+
+
+def _finish(snap: SweepSnapshot, status: SweepEnd, reason: str) -> FinishSweep:
+    """End the sweep; one that produced no result and had failures ends failed, quoting the first errors."""
+    if status == "completed" and snap.succeeded == 0 and snap.failed > 0:
+        return FinishSweep("failed", f"{reason}; no trial succeeded ({snap.failed} failed); first errors: {_errors(snap)}")
+    return FinishSweep(status, reason)
+
+
 def _end_reason(snap: SweepSnapshot) -> tuple[SweepEnd, str, bool] | None:
     """Why the sweep ends now, if it does: (status, reason, whether running trials are canceled)."""
     if snap.cancel_requested:
@@ -150,6 +188,9 @@ def _end_reason(snap: SweepSnapshot) -> tuple[SweepEnd, str, bool] | None:
         return "completed", "max_duration_minutes reached", True
     if reached(snap.best_value, snap.target, snap.goal) or any(reached(t.best, snap.target, snap.goal) for t in snap.trials):
         return "completed", "metric target reached", False
+    failing = _failing(snap)
+    if failing is not None:
+        return "failed", failing, False
     return None
 
 
@@ -190,7 +231,7 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
         _wind_down(snap, flying, cancel_running, plan)
         _revoke_overdue(snap, flying, plan)
         if not any(t.status == "running" for t in flying):
-            plan.commands.append(FinishSweep(status, reason))
+            plan.commands.append(_finish(snap, status, reason))
         return plan.commands
     _revoke_overdue(snap, flying, plan)
     if snap.paused:
@@ -210,5 +251,5 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
     started = number - snap.next_number
     if not flying and started == 0 and (exhausted or budget <= 0):
         why = "search space exhausted" if exhausted or sampler.remaining() == 0 else "max_total_runs reached"
-        plan.commands.append(FinishSweep("completed", why))
+        plan.commands.append(_finish(snap, "completed", why))
     return plan.commands

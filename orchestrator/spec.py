@@ -198,8 +198,12 @@ class Objective(_Frozen):
 
 
 class Metric(Objective):
+    """The primary metric. `summary` says which value ranks a trial: its best report (HyperDrive) or its final
+    value, i.e. the value it returned or else its last report (W&B's run summary)."""
+
     target: float | None = Field(default=None, description="the sweep ends once a trial reaches it")
     extra: tuple[str, ...] = Field(default=(), description="further metrics to record beside the primary one")
+    summary: Literal["best", "last"] = Field(default="best", description="rank trials by their best or last value")
 
 
 def _objectives(data: Any) -> Any:
@@ -305,6 +309,9 @@ class Limits(_Frozen):
     max_duration_minutes: float | None = Field(default=None, gt=0)
     trial_timeout_minutes: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=0, ge=0, le=100)
+    max_consecutive_failures: int | None = Field(
+        default=None, ge=0, description="failed trials in a row that end the sweep; None: max(5, 2 x concurrency); 0: never"
+    )
 
 
 class Resources(_Frozen):
@@ -328,7 +335,9 @@ class SweepSpec(_Frozen):
     trial: TrialSpec
     parameters: dict[ParamName, ParamNode] = Field(min_length=1)
     sampling: Sampling = Field(default_factory=RandomSampling)
-    metric: Metric
+    metric: Metric | None = Field(
+        default=None, validate_default=True, description="needed by bayesian/nsga2 sampling and early termination"
+    )
     metrics: tuple[Objective, ...] = Field(default=(), description="several objectives: a Pareto front is sought")
     early_termination: EarlyTermination = Field(default_factory=lambda: NoPolicy(policy="none"))
     limits: Limits = Field(default_factory=Limits)
@@ -345,6 +354,12 @@ class SweepSpec(_Frozen):
             raise ValueError("name must not hold control characters")
         return v
 
+
+    @field_validator("parameters")
+    @classmethod
+    def _distinct_names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        flatten(v)
+        return v
 
     @field_validator("sampling")
     @classmethod
@@ -373,7 +388,9 @@ class SweepSpec(_Frozen):
 
     @property
     def objectives(self) -> list[Objective]:
-        """What the sweep optimizes: every entry of metrics, or the one metric."""
+        """What the sweep optimizes: every entry of metrics, the one metric, or nothing (a sweep without a metric)."""
+        if self.metric is None:
+            return []
         return list(self.metrics) or [Objective(name=self.metric.name, goal=self.metric.goal)]
 
     @property

@@ -32,6 +32,14 @@ def _sampling_text(spec: SweepSpec) -> str:
     return f"{method} ({extra})" if extra else method
 
 
+def _metric_text(spec: SweepSpec) -> str:
+    m = spec.metric
+    if m is None:
+        return "none (every trial runs; no best trial)"
+    target = f", target {m.target}" if m.target is not None else ""
+    return f"{m.name} ({m.goal}, ranked by its {'best report' if m.summary == 'best' else 'final value'}{target})"
+
+
 def warnings_of(spec: SweepSpec) -> list[str]:
     """Advice that is not an error: HyperDrive's budget rule for Bayesian sampling, and the like."""
     out: list[str] = []
@@ -59,8 +67,7 @@ def spec_summary(spec: SweepSpec) -> Group:
         ("sweep", spec.name),
         ("trial", " ".join(spec.trial.command) if isinstance(spec.trial, CommandTrial) else spec.trial.function),
         ("sampling", _sampling_text(spec)),
-        ("metric", f"{spec.metric.name} ({spec.metric.goal}"
-         + (f", target {spec.metric.target}" if spec.metric.target is not None else "") + ")"),
+        ("metric", _metric_text(spec)),
         ("early termination", _policy_text(spec)),
         ("limits", _pairs(_fields(spec.limits)) or "none"),
         ("resources", f"queue {spec.resources.effective_queue}, {spec.resources.gpus_per_trial} GPU(s) per trial"),

@@ -156,8 +156,10 @@ def _context(
     w: WorkerState, spec: SweepSpec, sweep: str, number: int, attempt: int, params: dict[str, Any], output_dir: Path
 ) -> TrialContext:
     s = w.settings
+    m = spec.metric
     reporter = Reporter(
-        w.client, w.ledger.keys, sweep, number, attempt, spec.metric.name, spec.metric.goal, spec.metric.extra,
+        w.client, w.ledger.keys, sweep, number, attempt,
+        m.name if m else None, m.goal if m else "maximize", m.extra if m else (),
         maxlen=s.stream_maxlen, lease_s=s.lease_seconds,
     )
     output_dir.mkdir(parents=True, exist_ok=True)  # persistent: checkpoints, the log, ${args_json_file}

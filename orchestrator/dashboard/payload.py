@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.dashboard import figures
 from orchestrator.export import importances
+from orchestrator.ranking import Ranking
 
 if TYPE_CHECKING:
     from orchestrator.client import Sweep
@@ -19,7 +20,9 @@ def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] 
     """Status, trials, decisions, best trial and the five charts of one sweep."""
     status = sweep.status()
     spec = sweep.spec
-    metric, goal = spec.metric.name, spec.metric.goal
+    ranking = Ranking.of(spec.metric)
+    metric = "no metric" if spec.metric is None else spec.metric.name  # a sweep without a metric has no best trial
+    goal = "maximize" if ranking is None else ranking.goal
     trials = sweep.trials()
     reports = sweep.metrics()
     weights = importances(spec, trials)
@@ -32,14 +35,15 @@ def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] 
         "elapsed": _elapsed(status),
         "metric": metric,
         "goal": goal,
+        "has_metric": ranking is not None,
         "policy": spec.early_termination.policy,
         "params": figures.param_names(trials),
         "axes2": axes2,
         "axes3": axes3,
         "trials": [_row(t) for t in trials],
         "decisions": sweep.decisions(),
-        "best": None if best is None else {"number": best["number"], "value": figures.metric_value(best, goal),
-                                           "params": best["params"]},
+        "best": None if best is None or ranking is None else {"number": best["number"], "value": ranking.score(best),
+                                                              "params": best["params"]},
         "charts": {
             "metrics": figures.metrics_chart(reports, trials, metric),
             "parallel": figures.parallel_coordinates(trials, metric, goal),

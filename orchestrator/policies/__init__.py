@@ -39,7 +39,7 @@ def create_policy(spec: SweepSpec) -> Policy:
     """The spec's early-termination policy, with its evaluation schedule."""
     p = spec.early_termination
     schedule = Schedule(p.evaluation_interval, p.delay_evaluation)
-    return POLICIES[p.policy](p, spec.metric.goal, schedule)
+    return POLICIES[p.policy](p, spec.metric.goal if spec.metric else "maximize", schedule)
 
 
 __all__ = [

@@ -27,10 +27,17 @@ def _directions(spec: SweepSpec) -> list[str]:
     return [o.goal for o in spec.objectives]
 
 
+def _goal(spec: SweepSpec) -> str:
+    """The goal of a sampler that learns from the metric (the spec refuses such a sampler without one)."""
+    if spec.metric is None:
+        raise ValueError(f"{spec.sampling.method} sampling needs a metric")
+    return spec.metric.goal
+
+
 def _bayesian(spec: SweepSpec) -> Sampler:
     s = spec.sampling
     assert isinstance(s, BayesianSampling)
-    return BayesianSampler(spec.space, spec.metric.goal, s.seed, s.n_startup_trials, s.multivariate, _directions(spec))
+    return BayesianSampler(spec.space, _goal(spec), s.seed, s.n_startup_trials, s.multivariate, _directions(spec))
 
 
 def _nsga2(spec: SweepSpec) -> Sampler:
@@ -42,7 +49,7 @@ def _nsga2(spec: SweepSpec) -> Sampler:
     class Configured(Nsga2Sampler):
         population_size = size
 
-    return Configured(spec.space, spec.metric.goal, s.seed, directions=_directions(spec))
+    return Configured(spec.space, _goal(spec), s.seed, directions=_directions(spec))
 
 
 def _sobol(spec: SweepSpec) -> Sampler:

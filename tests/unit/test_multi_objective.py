@@ -6,6 +6,7 @@ import pytest
 
 from orchestrator.loading import SpecError, load_spec
 from orchestrator.pareto import dominates, pareto_front
+from orchestrator.ranking import Ranking
 from orchestrator.runtime import objective_values
 from orchestrator.samplers import TrialRecord, create_sampler
 
@@ -33,8 +34,8 @@ def test_pareto_front_follows_each_goal() -> None:
 
 def test_objective_values_come_from_the_final_value_and_final_metrics() -> None:
     record = {"status": "completed", "value": 0.9, "final_metrics": {"latency_ms": 12.0}}
-    assert objective_values(record, ["accuracy", "latency_ms"]) == (0.9, 12.0)
-    assert objective_values({"status": "completed", "value": 0.9}, ["accuracy", "latency_ms"]) is None
+    assert objective_values(record, ["accuracy", "latency_ms"], Ranking("maximize")) == (0.9, 12.0)
+    assert objective_values({"status": "completed", "value": 0.9}, ["accuracy", "latency_ms"], Ranking()) is None
 
 
 @pytest.mark.parametrize("method", ["nsga2", "bayesian"])

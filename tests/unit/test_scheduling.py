@@ -14,6 +14,7 @@ from orchestrator.scheduling import (
     StartTrial,
     SweepSnapshot,
     TrialView,
+    error_line,
     reached,
     step,
 )
@@ -171,3 +172,66 @@ def test_a_policy_stop_ignored_while_the_sweep_winds_down_gently_is_still_revoke
     stubborn = t(0, "running", stop_reason="stopped", stop_requested_at=50.0)
     assert step(snap(stubborn, stop_requested=True), CountingSampler()) == [Revoke((0,))]
     assert step(snap(stubborn, best_value=1.0, target=0.5), CountingSampler()) == [Revoke((0,))]
+
+
+# -- outcomes: a sweep with no successful trial ends failed; trials failing in a row stop the sweep -------------
+
+TRACEBACK = "Traceback (most recent call last):\n  File \"train.py\", line 3, in train\nValueError: bad lr 0.5"
+
+
+def test_a_sweep_whose_every_trial_failed_ends_failed_quoting_the_first_errors() -> None:
+    errors = ((0, TRACEBACK), (1, "exit code 2\nusage: train.py [-h]\ntrain.py: error: unrecognized --foo"))
+    commands = step(snap(max_total_runs=3, next_number=3, failed=3, failure_errors=errors), CountingSampler())
+    assert commands == [FinishSweep(
+        "failed",
+        "max_total_runs reached; no trial succeeded (3 failed); first errors: #0: ValueError: bad lr 0.5; "
+        "#1: exit code 2: train.py: error: unrecognized --foo",
+    )]
+
+
+def test_one_success_among_failures_keeps_the_sweep_completed() -> None:
+    commands = step(snap(max_total_runs=3, next_number=3, failed=2, succeeded=1, failure_errors=((0, "x"),)), CountingSampler())
+    assert commands == [FinishSweep("completed", "max_total_runs reached")]
+
+
+def test_a_canceled_sweep_stays_canceled_even_if_its_trials_failed() -> None:
+    commands = step(snap(cancel_requested=True, failed=2, failure_errors=((0, "x"),)), CountingSampler())
+    assert commands == [FinishSweep("canceled", "canceled by user")]
+
+
+def test_stopping_or_running_out_of_time_with_only_failures_also_ends_failed() -> None:
+    commands = step(snap(stop_requested=True, failed=1, failure_errors=((4, "boom"),)), CountingSampler())
+    assert commands == [FinishSweep("failed", "stopped by user; no trial succeeded (1 failed); first errors: #4: boom")]
+
+
+def test_a_sweep_that_never_started_a_trial_is_not_failed() -> None:
+    assert step(snap(stop_requested=True), CountingSampler()) == [FinishSweep("completed", "stopped by user")]
+
+
+def test_consecutive_failures_stop_scheduling_and_let_running_trials_finish() -> None:
+    running = (t(7, "running"), t(8, "queued"))
+    errors = ((3, "boom 3"), (4, "boom 4"), (5, "boom 5"))
+    kw: dict[str, Any] = {"next_number": 9, "succeeded": 2, "failed": 5, "consecutive_failures": 5,
+                          "max_consecutive_failures": 5, "failure_errors": errors}
+    commands = step(snap(*running, **kw), CountingSampler())
+    assert commands == [CancelQueued((8,), "sweep ended before the trial started")]  # nothing new starts
+    done = step(snap(t(7, "failed"), **{**kw, "consecutive_failures": 6}), CountingSampler())
+    assert done == [FinishSweep(
+        "failed",
+        "6 trials failed in a row (limits.max_consecutive_failures = 5); first errors: #3: boom 3; #4: boom 4; #5: boom 5",
+    )]
+
+
+def test_failures_below_the_limit_or_with_the_limit_off_keep_scheduling() -> None:
+    below = step(snap(next_number=4, consecutive_failures=4, max_consecutive_failures=5, failed=4), CountingSampler())
+    assert below == [StartTrial(4, {"n": 4}), StartTrial(5, {"n": 5}), StartTrial(6, {"n": 6})]
+    off = step(snap(next_number=4, consecutive_failures=40, max_consecutive_failures=None, failed=40), CountingSampler())
+    assert [type(c) for c in off] == [StartTrial] * 3
+
+
+def test_error_lines_are_one_short_line() -> None:
+    assert error_line(TRACEBACK) == "ValueError: bad lr 0.5"
+    assert error_line("exit code 1") == "exit code 1"
+    assert error_line("") == "failed (no error recorded)" and error_line(None) == "failed (no error recorded)"
+    long = error_line("RuntimeError: " + "x" * 500)
+    assert len(long) == 200 and long.endswith("…")

@@ -145,3 +145,44 @@ def test_files_are_read_as_yaml_and_non_mappings_refused(tmp_path: Path) -> None
 def test_spec_round_trips_through_json() -> None:
     spec = load_spec(base(parameters={"g": {"parameters": {"x": {"qnormal": [0, 1, 0.5]}}}}))
     assert SweepSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+def without_metric(**over: Any) -> dict[str, Any]:
+    raw = base(**over)
+    del raw["metric"]
+    return raw
+
+
+def test_a_sweep_without_a_metric_is_valid_for_samplers_that_need_none() -> None:
+    for sampling in ({"method": "random"}, {"method": "sobol"}):
+        spec = load_spec(without_metric(sampling=sampling))
+        assert spec.metric is None and spec.objectives == []
+    grid = load_spec(without_metric(parameters={"a": {"choice": [1, 2]}}, sampling={"method": "grid"}))
+    assert grid.metric is None and grid.total_runs == 2
+
+
+@pytest.mark.parametrize(
+    "over,path,reason",
+    [
+        ({"sampling": {"method": "bayesian"}}, "metric", "bayesian sampling learns from a metric"),
+        ({"sampling": {"method": "nsga2"}}, "metric", "nsga2 sampling learns from a metric"),
+        ({"early_termination": {"policy": "median"}}, "early_termination", "median early termination compares a metric"),
+    ],
+)
+def test_a_metric_is_required_where_sampling_or_early_termination_uses_it(over: dict[str, Any], path: str, reason: str) -> None:
+    found = problems(without_metric(**over))
+    assert reason in found[path], found
+
+
+def test_metric_summary_defaults_to_best_and_accepts_last_only() -> None:
+    assert load_spec(base()).metric.summary == "best"  # type: ignore[union-attr]
+    last = load_spec(base(metric={"name": "acc", "goal": "max", "summary": "last"}))
+    assert last.metric is not None and last.metric.summary == "last"
+    assert "metric.summary" in problems(base(metric={"name": "acc", "goal": "max", "summary": "mean"}))
+
+
+def test_max_consecutive_failures_is_optional_and_not_negative() -> None:
+    assert load_spec(base()).limits.max_consecutive_failures is None
+    assert load_spec(base(limits={"max_total_runs": 5, "max_consecutive_failures": 0})).limits.max_consecutive_failures == 0
+    found = problems(base(limits={"max_total_runs": 5, "max_consecutive_failures": -1}))
+    assert "greater than or equal to 0" in found["limits.max_consecutive_failures"]

@@ -38,7 +38,7 @@ def _as_number(value: Any) -> float | None:
     return float(value)
 
 
-def interpret_result(result: Any, metric: str, last: float | None) -> tuple[float | None, dict[str, float]]:
+def interpret_result(result: Any, metric: str | None, last: float | None) -> tuple[float | None, dict[str, float]]:
     """The final metric and final extras from a function's return value (see the module docstring)."""
     if result is None:
         return last, {}
@@ -47,7 +47,7 @@ def interpret_result(result: Any, metric: str, last: float | None) -> tuple[floa
         return number, {}
     if isinstance(result, Mapping):
         extras = {str(k): v for k, v in ((k, _as_number(v)) for k, v in result.items()) if v is not None}
-        value = extras.pop(metric, None)
+        value = extras.pop(metric, None) if metric is not None else None
         return (value if value is not None else last), extras
     raise TypeError(f"a trial function returns a number, a dict of numbers or None, not {type(result).__name__}")
 
@@ -65,7 +65,7 @@ def run_python(ctx: TrialContext) -> Outcome:
         if ctx.resume_from and "resume_from" in inspect.signature(fn).parameters:
             params["resume_from"] = ctx.resume_from  # a resumed trial's checkpoint, for functions that take it
         result = fn(params) if trial.call == "dict" else fn(**params)
-        value, extras = interpret_result(result, ctx.spec.metric.name, reporter.last)
+        value, extras = interpret_result(result, ctx.spec.metric.name if ctx.spec.metric else None, reporter.last)
     except TrialStopped as stop:
         return Outcome(status=stop.reason, value=reporter.last)
     except SoftTimeLimitExceeded:

@@ -37,8 +37,9 @@
     const s = p.status, counts = s.counts || {};
     document.getElementById("name").textContent = `${s.name} (${s.id})`;
     document.getElementById("summary").textContent =
-      `${s.status}${s.reason ? " — " + s.reason : ""} · ${p.metric} (${p.goal}) · policy ${p.policy}`;
-    const best = s.best ? `${fmt(s.best.value)} (#${s.best.number})` : "—";
+      `${s.status}${s.reason ? " — " + s.reason : ""} · ${p.has_metric ? `${p.metric} (${p.goal})` : "no metric"}` +
+      ` · policy ${p.policy}`;
+    const best = !p.has_metric ? "no metric" : s.best ? `${fmt(s.best.value)} (#${s.best.number})` : "—";
     document.getElementById("progress").textContent =
       `${done(counts)} / ${s.total || "?"} trials done · running ${counts.running || 0} · queued ${counts.queued || 0}` +
       ` · stopped ${counts.stopped || 0} · failed ${counts.failed || 0} · best ${best} · elapsed ${duration(p.elapsed)}`;
@@ -57,6 +58,7 @@
 
   function renderBest(p) {
     const box = document.getElementById("best");
+    if (!p.has_metric) { box.replaceChildren(el("p", "no metric: this sweep has no best trial", "muted")); return; }
     if (!p.best) { box.replaceChildren(el("p", "no finished trial with a metric yet", "muted")); return; }
     const text = JSON.stringify(p.best.params, null, 2);
     const pre = el("pre", text);
@@ -128,7 +130,7 @@
         const first = el("td"); first.appendChild(link); tr.appendChild(first);
         const counts = s.counts || {};
         [[s.name], [s.status, "status-" + s.status], [`${done(counts)} / ${s.total || "?"}`], [counts.running || 0],
-         [s.best ? fmt(s.best.value) : ""], [duration(s.elapsed)]]
+         [!s.metric ? "no metric" : s.best ? fmt(s.best.value) : ""], [duration(s.elapsed)]]
           .forEach(([text, cls]) => tr.appendChild(el("td", text, cls)));
         return tr;
       }));

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from orchestrator.ranking import Ranking
 from orchestrator.runtime import best_of, sampler_value
 from orchestrator.settings import Settings
 from orchestrator.store.codec import decode_fields, dumps, encode_fields, metric_float, metric_json
@@ -38,10 +39,14 @@ def test_non_finite_metrics_are_strings_in_json() -> None:
     json.loads(dumps({"v": metric_json(math.nan)}))
 
 
-def test_a_stopped_trial_teaches_the_sampler_its_best_value() -> None:
-    assert sampler_value({"status": "completed", "value": 0.8, "best": 0.9}) == 0.8
-    assert sampler_value({"status": "stopped", "value": 0.4, "best": 0.6}) == 0.6
-    assert sampler_value({"status": "failed", "value": 0.4}) is None
+def test_the_sampler_learns_the_value_metric_summary_ranks_by() -> None:
+    best, last = Ranking("maximize", "best"), Ranking("maximize", "last")
+    assert sampler_value({"status": "completed", "value": 0.8, "best": 0.9}, best) == 0.9
+    assert sampler_value({"status": "completed", "value": 0.8, "best": 0.9}, last) == 0.8
+    assert sampler_value({"status": "stopped", "value": 0.4, "best": 0.6}, best) == 0.6
+    assert sampler_value({"status": "stopped", "value": 0.4, "best": 0.6}, last) == 0.4
+    assert sampler_value({"status": "failed", "value": 0.4}, best) is None
+    assert sampler_value({"status": "completed", "value": 0.4}, None) is None  # a sweep without a metric
 
 
 def test_best_of_follows_the_goal_and_skips_nan() -> None:

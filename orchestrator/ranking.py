@@ -1,0 +1,75 @@
+"""Which value ranks a trial (pure): its best report, or its summary (final) value, per `metric.summary`.
+
+One rule serves the best trial, the sweep's running best, the metric target and what samplers learn, so they
+never disagree. `best` (the default, as HyperDrive's client ranks children by the best value they logged): the
+best of the trial's reports and its final value. `last` (W&B's run summary): the trial's final value (what it
+returned or set explicitly, else its last report); a running trial's last report until then. NaN never ranks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from orchestrator.store.codec import metric_float
+
+Goal = Literal["maximize", "minimize"]
+RANKED = ("completed", "stopped")  # trials that produced a result a sampler or the best trial may use
+
+
+def _finite(v: float | None) -> float | None:
+    return None if v is None or math.isnan(v) else v
+
+
+def best_of(rec: Mapping[str, Any], goal: str) -> float | None:
+    """The best value a trial produced: its best report or its final value, NaN excluded."""
+    values = [v for v in (_finite(metric_float(rec.get("best"))), _finite(metric_float(rec.get("value")))) if v is not None]
+    if not values:
+        return None
+    return max(values) if goal == "maximize" else min(values)
+
+
+def last_of(rec: Mapping[str, Any]) -> float | None:
+    """The trial's summary value: its final value once it has one, else its last report (NaN excluded)."""
+    final = metric_float(rec.get("value"))
+    return _finite(final if final is not None else metric_float(rec.get("last")))
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How one sweep ranks trials: the goal and which value (best or last) counts."""
+
+    goal: Goal = "maximize"
+    summary: Literal["best", "last"] = "best"
+
+    @classmethod
+    def of(cls, metric: Mapping[str, Any] | Any | None) -> Ranking | None:
+        """From a Metric model or its JSON dict; None for a sweep without a metric (nothing ranks)."""
+        if metric is None:
+            return None
+        if isinstance(metric, Mapping):
+            goal, summary = metric.get("goal"), metric.get("summary")
+        else:
+            goal, summary = metric.goal, getattr(metric, "summary", "best")
+        return cls("minimize" if goal == "minimize" else "maximize", "last" if summary == "last" else "best")
+
+    def score(self, rec: Mapping[str, Any]) -> float | None:
+        """The value the trial is ranked by (None when it has none)."""
+        return last_of(rec) if self.summary == "last" else best_of(rec, self.goal)
+
+    def learned(self, rec: Mapping[str, Any]) -> float | None:
+        """What a sampler learns from a trial: its score once it completed or was stopped, else nothing."""
+        return self.score(rec) if rec.get("status") in RANKED else None
+
+    def better(self, a: float, b: float) -> bool:
+        return a > b if self.goal == "maximize" else a < b
+
+    def pick(self, scored: list[tuple[float, dict[str, Any]]]) -> dict[str, Any] | None:
+        """The best-scored item (the first one on ties), or None."""
+        best: tuple[float, dict[str, Any]] | None = None
+        for value, item in scored:
+            if best is None or self.better(value, best[0]):
+                best = (value, item)
+        return None if best is None else best[1]

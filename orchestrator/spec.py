@@ -178,6 +178,8 @@ class Nsga2Sampling(_Frozen):
     population_size: int = Field(default=50, ge=2)
 
 
+METRIC_SAMPLERS = frozenset({"bayesian", "nsga2"})  # samplers that learn from the metric, so need one
+
 Sampling = Annotated[
     RandomSampling | GridSampling | BayesianSampling | SobolSampling | Nsga2Sampling, Field(discriminator="method")
 ]
@@ -385,6 +387,21 @@ class SweepSpec(_Frozen):
     @classmethod
     def _multi(cls, data: Any) -> Any:
         return _objectives(data)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric_for_sampling(cls, v: Metric | None, info: ValidationInfo) -> Metric | None:
+        sampling = info.data.get("sampling")
+        if v is None and sampling is not None and sampling.method in METRIC_SAMPLERS:
+            raise ValueError(f"{sampling.method} sampling learns from a metric: give metric {{name, goal}}")
+        return v
+
+    @field_validator("early_termination")
+    @classmethod
+    def _metric_for_policy(cls, v: Any, info: ValidationInfo) -> Any:
+        if "metric" in info.data and info.data["metric"] is None and v.policy != "none":
+            raise ValueError(f"{v.policy} early termination compares a metric: give metric {{name, goal}}")
+        return v
 
     @property
     def objectives(self) -> list[Objective]:

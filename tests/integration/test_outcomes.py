@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from orchestrator.dashboard.payload import sweep_payload
 from orchestrator.progress import progress_line
 from tests.integration.conftest import SWEEPQ, Cluster
 from tests.integration.outcome_trials import CURVES
@@ -36,6 +37,8 @@ def test_a_sweep_whose_every_trial_failed_ends_failed_with_the_errors(cluster: C
     for n, x in xs.items():  # every error quoted by its trial number, as the exception's own line
         assert f"#{n}: ValueError: bad x={x:.3f}" in final["reason"]
     assert "Traceback" not in final["reason"] and sweep.best_trial() is None
+    page = sweep_payload(sweep)  # what the dashboard shows
+    assert page["status"]["status"] == "failed" and page["status"]["reason"] == final["reason"] and page["best"] is None
     shown = sweepq(cluster, "status", sweep.id)
     assert shown.returncode == 0 and "failed" in shown.stdout and "ValueError: bad x=" in shown.stdout
 
@@ -87,6 +90,8 @@ def test_a_sweep_without_a_metric_runs_every_trial_and_has_no_best(cluster: Clus
     assert final["metric"] is None and final["best"] is None and sweep.best_trial() is None
     assert sweep.best_trials() == [] and "no metric" in progress_line(final)
     assert len(sweep.metrics()) == 4  # the reports were still recorded
+    page = sweep_payload(sweep)
+    assert page["has_metric"] is False and page["metric"] == "no metric" and page["best"] is None
     best = sweepq(cluster, "best", sweep.id)
     assert best.returncode == 1 and "has no metric" in best.stderr
     status = sweepq(cluster, "status", sweep.id)

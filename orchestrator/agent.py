@@ -12,23 +12,22 @@ notebook or a script, never has to be importable elsewhere.
 
 Somebody must run the scheduler and the policy evaluator: the agent runs both in threads while it works; each
 only leads when no other one holds its lock (a `sweepq scheduler` elsewhere, or another agent), and stands by
-otherwise. Without a configured Redis URL and with none answering on the default one, the first agent or sweep
-of the process starts a private redis-server (local mode's code) and stops it when the process exits.
+otherwise. Without a configured Redis URL, sweeps and agents use local mode's persistent store (./.sweepq, a
+real redis-server shared by every process that uses the folder) when it exists or when no Redis answers on the
+default URL, so `sweepq trials` and a second agent find the sweep a notebook created.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import socket
-import subprocess
 import threading
 import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,50 +60,50 @@ def agent_spec(spec: SweepSpec) -> SweepSpec:
     return spec.model_copy(update={"resources": spec.resources.model_copy(update={"queue": queue})})
 
 
+def agent_sweep_spec(source: str | Path | Mapping[str, Any], dialect: str = "auto", function: bool = False) -> SweepSpec:
+    """A validated spec for an agent sweep (SpecError names each bad field); with `function`, a W&B config needs no
+    program (its trials call the agent's function)."""
+    from orchestrator.dialects import detect
+    from orchestrator.loading import load_spec, read_document
+
+    doc = dict(source) if isinstance(source, Mapping) else read_document(source)
+    chosen = detect(doc) if dialect == "auto" else dialect
+    if function and chosen == "wandb" and "program" not in doc and "command" not in doc:
+        doc["command"] = list(NO_PROGRAM_COMMAND)
+    return agent_spec(load_spec(doc, chosen))
+
+
 def has_program(spec: SweepSpec) -> bool:
     """False for a sweep created without a program (it runs only with a function)."""
     return not (isinstance(spec.trial, CommandTrial) and spec.trial.command == NO_PROGRAM_COMMAND)
 
 
-# -- Redis: the configured one, the default one if it answers, else a private one ------------------------------
-_private: dict[str, subprocess.Popen[bytes]] = {}
-
-
+# -- Redis: the configured one, else the local store (./.sweepq) or the default one -----------------------------
 def resolve_settings(settings: Settings | None = None) -> Settings:
-    """Settings whose Redis answers: as configured, else the default URL, else a private redis-server."""
+    """Settings whose Redis answers: a configured URL; else the local store when it exists (what `sweepq run`
+    and the read commands use), else the default URL if a Redis answers there, else a new local store."""
     if settings is not None:
         return settings
     s = Settings()
-    if "redis_url" in s.model_fields_set or os.environ.get("SWEEPQ_REDIS_URL") or _answers(s.redis_url):
+    if "redis_url" in s.model_fields_set:
         return s
-    url = next(iter(_private), None) or _start_private_redis()
+    if not (s.data_dir / "server.json").is_file() and _answers(s.redis_url):
+        return s
+    from orchestrator.local import ensure_local_redis
+
+    url = ensure_local_redis(s.data_dir)  # held until this process exits; the server stops with its last holder
     os.environ["SWEEPQ_REDIS_URL"] = url  # later Settings() and the processes this one starts use it too
-    return s.model_copy(update={"redis_url": url})
+    for name in ("SWEEPQ_REDIS_PASSWORD", "SWEEPQ_REDIS_USERNAME"):  # the store's URL carries its own
+        os.environ.pop(name, None)
+    log.warning("no Redis URL configured: using the local store in %s", s.data_dir)
+    return Settings()
 
 
 def _answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping())
-    except redis.RedisError:
+    except (redis.RedisError, OSError):
         return False
-
-
-def _start_private_redis() -> str:
-    from orchestrator.local import find_redis_server, free_port, stop_group, wait_for_redis
-
-    folder = Path(".sweepq")
-    folder.mkdir(exist_ok=True)
-    port = free_port()
-    argv = [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--maxmemory-policy", "noeviction", "--dir", str(folder.resolve()), "--protected-mode", "yes"]
-    with open(folder / "agent-redis.log", "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"redis://127.0.0.1:{port}/0"
-    _private[url] = proc
-    atexit.register(stop_group, proc, 5.0)
-    wait_for_redis(url)
-    log.warning("no Redis configured or answering: started a private redis-server on %s for this process", url)
-    return url
 
 
 # -- the scheduler and evaluator an agent runs while it works -----------------------------------------------

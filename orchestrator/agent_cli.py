@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from orchestrator.agent import Agent, AgentError, FunctionRunner, agent_spec, resolve_settings
-from orchestrator.loading import SpecError, load_spec
+from orchestrator.agent import Agent, AgentError, FunctionRunner, agent_sweep_spec, resolve_settings
+from orchestrator.loading import SpecError
 
 
 def agent(
@@ -33,7 +33,7 @@ def agent(
     settings = resolve_settings()
     if Path(sweep).is_file():
         try:
-            spec = agent_spec(load_spec(sweep, dialect))
+            spec = agent_sweep_spec(sweep, dialect, function=function is not None)
         except SpecError as exc:
             report_spec_error(exc)
             raise typer.Exit(2) from None

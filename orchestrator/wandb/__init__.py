@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestrator.agent import Agent, AgentError, FunctionRunner, agent_spec, resolve_settings
+from orchestrator.agent import Agent, AgentError, FunctionRunner, agent_sweep_spec, resolve_settings
 from orchestrator.settings import Settings
 from workers.wandb_shim.wandb._core import Binding, Config, Error, Run, Session, Summary, Unsupported, unsupported
 
@@ -46,17 +46,12 @@ def sweep(
 ) -> str:
     """Create a sweep from a W&B sweep config (a dict, or a function returning one) for agents; returns its id."""
     from orchestrator.client import SweepClient
-    from orchestrator.loading import load_spec
 
     if prior_runs:
         raise Unsupported("wandb.sweep(prior_runs=...) is not implemented by sweepq: warm-start from earlier sweeps with "
                           "the native spec's resume_from")
     config = dict(sweep() if callable(sweep) else sweep)
-    if "program" not in config and "command" not in config:
-        from orchestrator.agent import NO_PROGRAM_COMMAND
-
-        config["command"] = list(NO_PROGRAM_COMMAND)  # a sweep for function agents only
-    spec = agent_spec(load_spec(config, dialect="wandb"))
+    spec = agent_sweep_spec(config, dialect="wandb", function=True)  # without a program: for function agents only
     client = SweepClient(settings=resolve_settings(settings))
     created = client.submit(spec)
     client.ledger.update_sweep(created.id, {"wandb": {"project": project or config.get("project"),

@@ -23,14 +23,16 @@ from celery import Celery, signals
 from orchestrator.settings import Settings
 from orchestrator.spec import CommandTrial, SweepSpec
 from orchestrator.store.codec import metric_json
-from orchestrator.store.connection import redis_client
+from orchestrator.store.connection import TRANSIENT, Outage, redis_client, retry_redis
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
-from workers.reporting import Reporter
+from workers.reporting import LOST_REASON, Reporter
 from workers.runners import RUNNERS, Outcome, Runner, TrialContext
+from workers.runners.reaper import kill_descendants, kill_stale_group
 
 log = logging.getLogger("sweepq.worker")
+_outage = Outage(log, "worker")
 DROP_REASONS = {-1: "trial is not queued (finished, canceled or already running)", -2: "stale attempt", -3: "owned"}
 
 
@@ -82,19 +84,14 @@ class Heartbeat(threading.Thread):
         self.current: tuple[TrialContext, str] | None = None
 
     def run(self) -> None:
-        s = self.w.settings
-        while True:
-            time.sleep(s.heartbeat_seconds)
+        s, outage = self.w.settings, Outage(log, "heartbeat")
+        while True:  # through an outage it retries every second at most, so it renews as soon as Redis is back
+            time.sleep(min(s.heartbeat_seconds, outage.delay) if outage.down else s.heartbeat_seconds)
             watched = self.current
             if watched is None:
                 continue
-            ctx, owner = watched
-            try:
-                self.w.ledger.renew(ctx.sweep_id, ctx.number, owner, s.lease_seconds)
-                reason = self.w.ledger.stop_reason(ctx.sweep_id, ctx.number)
-            except redis.RedisError as exc:  # Redis away for a moment: the lease outlives a few misses
-                log.warning("heartbeat failed: %s", exc)
-                continue
+            ctx, _owner = watched
+            reason = ctx.reporter.heartbeat(self.w.ledger, outage)  # a lost or unrenewable lease stops the trial
             if reason is not None:
                 ctx.request_stop(reason)
 
@@ -106,7 +103,7 @@ def run_trial(
 
     `runner` replaces the spec's runner (an agent runs a function defined in its own process this way)."""
     w = state(settings)
-    spec = w.spec(sweep)
+    spec = retry_redis(lambda: w.spec(sweep), _outage, time.monotonic() + settings.lease_seconds)
     if spec is None:
         return {"dropped": f"unknown sweep {sweep}"}
     host = node or socket.gethostname()
@@ -117,13 +114,19 @@ def run_trial(
     }
     output_dir = w.artifacts / sweep / f"trial-{trial}"
     running["output_dir"] = str(output_dir)
-    claimed = w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running)
+    if attempt > 1:
+        _end_earlier_attempt(w, sweep, trial, host)
+    claimed = retry_redis(  # idempotent for this owner: a claim whose reply was lost is returned again
+        lambda: w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running),
+        _outage, time.monotonic() + settings.lease_seconds,
+    )
     if isinstance(claimed, int):
         log.info("dropping %s #%s attempt %s: %s", sweep, trial, attempt, DROP_REASONS.get(claimed, claimed))
         return {"dropped": DROP_REASONS.get(claimed, str(claimed))}
     params, resume_from = claimed
     ctx = _context(w, spec, sweep, trial, attempt, params, output_dir)
     ctx.resume_from = resume_from
+    ctx.reporter.own(owner)
     if w.heartbeat is None:
         w.heartbeat = Heartbeat(w)
         w.heartbeat.start()
@@ -133,16 +136,30 @@ def run_trial(
     finally:
         w.heartbeat.current = None
         ctx.reporter.close()
+        kill_descendants(grace=min(settings.stop_grace_seconds, 2.0))  # nothing the trial started outlives it
     _finish(w, ctx, outcome)
     return {"status": outcome.status, "value": outcome.value}
+
+
+def _end_earlier_attempt(w: WorkerState, sweep: str, trial: int, host: str) -> None:
+    """Before a retry: an earlier attempt's command still running on this host is killed, so none runs beside it.
+
+    Its group's guard dies with its worker (a parent-death signal); this covers a pid the kernel could not tell.
+    """
+    record = w.ledger.trial(sweep, trial) or {}
+    pgid = record.get("pgid")
+    if isinstance(pgid, int) and record.get("worker") == host:
+        kill_stale_group(pgid, f"{sweep}/{trial}")
 
 
 def _context(
     w: WorkerState, spec: SweepSpec, sweep: str, number: int, attempt: int, params: dict[str, Any], output_dir: Path
 ) -> TrialContext:
     s = w.settings
+    m = spec.metric
     reporter = Reporter(
-        w.client, w.ledger.keys, sweep, number, attempt, spec.metric.name, spec.metric.goal, spec.metric.extra,
+        w.client, w.ledger.keys, sweep, number, attempt,
+        m.name if m else None, m.goal if m else "maximize", m.extra if m else (),
         maxlen=s.stream_maxlen, lease_s=s.lease_seconds,
     )
     output_dir.mkdir(parents=True, exist_ok=True)  # persistent: checkpoints, the log, ${args_json_file}
@@ -170,10 +187,22 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         "exit_code": outcome.exit_code,
         "log_tail": outcome.log_tail,
     }
-    tell = ("status", "ended", "value", "best", "reports")
-    done = w.ledger.transition(
-        ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
-    )
+    tell = ("status", "ended", "value", "best", "reports", "error")  # the error: a failed sweep quotes it
+    if outcome.status == LOST_REASON:  # it stopped because it lost its lease: the scheduler retries or fails it
+        with contextlib.suppress(*TRANSIENT):
+            w.ledger.release(w.ledger.keys.lease(ctx.sweep_id, ctx.number), ctx.reporter.owner)
+        return
+    try:  # through a short outage (up to a lease): the write is a compare-and-set on this attempt
+        done = retry_redis(
+            lambda: w.ledger.transition(
+                ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
+            ),
+            _outage, time.monotonic() + w.settings.lease_seconds,
+        )
+    except TRANSIENT as exc:
+        log.error("%s #%s attempt %s: outcome not recorded, Redis unreachable (%s)", ctx.sweep_id, ctx.number,
+                  ctx.attempt, exc)
+        return
     if not done:
         log.warning("%s #%s attempt %s ended after it was reaped; not recorded", ctx.sweep_id, ctx.number, ctx.attempt)
 

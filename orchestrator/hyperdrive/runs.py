@@ -276,6 +276,13 @@ class Run(context._Logging):
         """Ask the trial to stop: it ends Canceled (a queued one never starts)."""
         self._client.ledger.request_stop(self._sweep_id, [self.number], "canceled")
 
+    def register_model(self, model_name: str, model_path: str | None = None, tags: Any = None, properties: Any = None,
+                       model_framework: Any = None, model_framework_version: Any = None, description: Any = None,
+                       datasets: Any = None, sample_input_dataset: Any = None, sample_output_dataset: Any = None,
+                       resource_configuration: Any = None, **kwargs: Any) -> Any:
+        """Not in sweepq (Azure's model registry): the model's files are the run's files."""
+        raise NotInSweepq(f"{type(self).__name__}.register_model()", AZURE_ONLY["register_model"])
+
 
 
 def _refusal(name: str) -> Any:
@@ -288,7 +295,8 @@ def _refusal(name: str) -> Any:
 
 
 for _name in AZURE_ONLY:
-    setattr(Run, _name, _refusal(_name))
+    if not hasattr(Run, _name):
+        setattr(Run, _name, _refusal(_name))
 
 
 def params_json(trial: Mapping[str, Any]) -> str:

@@ -178,3 +178,24 @@ def test_the_shim_in_a_command_trial_reports_each_step_and_its_summary_last(clus
     out_dir = cluster.tmp / "artifacts" / sweep_id / "trial-0"
     assert (out_dir / "files" / "train.py").read_text() == program.read_text()
     assert f"{sweep_id}/0 {sweep_id} http://127.0.0.1:8000/sweeps/{sweep_id}" in (out_dir / "output.log").read_text()
+
+
+def readme_block(heading: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(heading):]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("source", ["readme", "example"])
+def test_the_readme_flow_and_the_example_script_run_as_shown(cluster: Cluster, source: str) -> None:
+    script = cluster.tmp / "flow.py"
+    if source == "readme":
+        script.write_text(readme_block("### W&B's Python API and agents") + "print(sweep_id)\n")
+        argv, expected = [sys.executable, str(script)], 3
+    else:
+        argv, expected = [sys.executable, str(ROOT / "examples/wandb_notebook.py"), "2"], 2
+    done = subprocess.run(argv, env=cluster.env, cwd=cluster.tmp, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    trials = cluster.client.sweep(done.stdout.split()[-1]).trials()
+    assert [t["status"] for t in trials].count("completed") == expected
+    assert all(t["value"] is not None for t in trials if t["status"] == "completed")

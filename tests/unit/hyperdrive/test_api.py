@@ -52,7 +52,7 @@ def test_azure_only_arguments_and_calls_are_refused_by_name() -> None:
         run.register_model("model", "outputs/model.pkl")
     with pytest.raises(NotInSweepq, match="get_secret"):
         run.get_secret("token")  # type: ignore[attr-defined]
-    with pytest.raises(NotInSweepq, match="Run.get_context"):
+    with pytest.raises(NotInSweepq, match=r"Run\.get_context"):
         run.log("accuracy", 0.5)  # logging belongs to the script
     with pytest.raises(ValueError, match="<sweep id>/<n>"):
         Run(Experiment(None, "x"), "not-a-child-id")

@@ -49,13 +49,18 @@ def _is_primitive(value: Any) -> bool:
 
 
 def value_key(value: Any) -> tuple[str, Any]:
-    """A key under which equal values meet: 1 and 1.0 are one value; "1" and True are distinct."""
+    """A key under which equal values meet: 1 and 1.0 are one value, NaN and NaN too, and dicts whatever their key
+    order; "1" and True are distinct."""
     if isinstance(value, bool):
         return ("bool", value)
     if isinstance(value, int | float):
-        return ("num", float(value))
+        return ("num", "nan") if math.isnan(value) else ("num", float(value))
     if isinstance(value, str):
         return ("str", value)
+    if isinstance(value, Mapping):  # key order does not make another value (W&B's grid agrees)
+        return ("map", tuple(sorted((repr(k), value_key(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(value_key(v) for v in value))
     return ("json", repr(value))
 
 

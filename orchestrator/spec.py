@@ -25,7 +25,7 @@ from pydantic import (
 from orchestrator.space import GridError, SearchSpace, coerce_expression
 from orchestrator.space_wandb import AnyExpression as Expression
 
-NAME_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+NAME_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$"  # a dotted name is a nested parameter, as W&B allows
 MACRO_RE = re.compile(r"\$\{([^}]*)\}")
 # Macros a command template may use; each is documented in the README.
 PLAIN_MACROS = frozenset(
@@ -104,7 +104,9 @@ TrialSpec = Annotated[
 
 def _check_name(name: str) -> str:
     if not re.match(NAME_RE, name):
-        raise ValueError(f"parameter name {name!r} must start with a letter or _ and hold only letters, digits, _ and -")
+        raise ValueError(
+            f"parameter name {name!r} must start with a letter or _ and hold letters, digits, _ and - (parts joined by .)"
+        )
     return name
 
 
@@ -135,13 +137,17 @@ ParameterGroup.model_rebuild()
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Dotted names to expressions, in declaration order."""
+    """Dotted names to expressions, in declaration order; ValueError when two of them meet (a.b beside a group a
+    holding b, or beside a parameter a), since trials get them nested."""
     out: dict[str, Any] = {}
     for name, node in params.items():
-        if isinstance(node, ParameterGroup):
-            out.update(flatten(node.parameters, f"{prefix}{name}."))
-        else:
-            out[f"{prefix}{name}"] = node
+        path = f"{prefix}{name}"
+        inner = flatten(node.parameters, f"{path}.") if isinstance(node, ParameterGroup) else {path: node}
+        for path, expr in inner.items():
+            clash = path in out or any(p.startswith(f"{path}.") or path.startswith(f"{p}.") for p in out)
+            if clash:
+                raise ValueError(f"parameter {path!r} clashes with another name once dotted names are nested")
+            out[path] = expr
     return out
 
 

@@ -28,7 +28,8 @@ def bands(min_iter: int | None, max_iter: int | None, s: int | None, eta: float)
 @dataclass(frozen=True)
 class Hyperband:
     """At the highest band b <= N: threshold = sorted values at position b of all runs that reached b, at rank
-    int(len / eta) (best first). Non-strict compares r's best so far, strict its value at b; worse → stop.
+    int(len / eta) (best first; computed as W&B does: int((1 / eta) * len)).
+    Non-strict compares r's best so far, strict its value at b; worse → stop.
     """
 
     goal: Goal
@@ -45,7 +46,7 @@ class Hyperband:
         band = max(b for b in self.bands if b <= interval)
         sign = 1.0 if self.goal == "minimize" else -1.0  # W&B works in "lower is better"
         at_band = sorted(sign * clean(c.values[band - 1], self.goal) for c in table.values() if len(c.values) >= band)
-        threshold = at_band[int(len(at_band) / self.eta)]
+        threshold = at_band[int((1.0 / self.eta) * len(at_band))]  # W&B's arithmetic: for eta 1.5 and 3 runs, rank 1
         history = table[trial].values[:interval]
         mine = sign * (clean(history[band - 1], self.goal) if self.strict else best(history, self.goal))
         stop = mine > threshold

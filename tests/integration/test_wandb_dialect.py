@@ -31,3 +31,33 @@ def test_a_wandb_config_runs_its_script_and_wandb_log_reports(cluster: Cluster) 
         assert [r["step"] for r in reports] == [1, 2, 3, 4, 5, 6]  # wandb.init(config=...) default, epoch as step
         assert reports[-1]["values"]["loss"] == pytest.approx(base / (1 + speed * 6))
         assert t["value"] == pytest.approx(base / (1 + speed * 6))
+
+
+CHECK_ARGS = (
+    "import sys\n"
+    "args = dict(a[2:].split('=', 1) for a in sys.argv[1:])\n"
+    "assert set(args) == {'opt.lr', 'batch-size'}, args\n"
+    "assert float(args['opt.lr']) in (0.0, 0.5) and int(args['batch-size']) in (1, 2), args\n"
+)
+
+
+def test_a_wandb_grid_without_metric_runs_dotted_and_hyphenated_names_on_the_command_line(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=2, queue="cpu")
+    doc = {
+        "method": "grid",
+        "command": ["${env}", "${interpreter}", "-c", CHECK_ARGS, "${args}"],
+        "parameters": {
+            "opt.lr": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.5},  # W&B's grid: 0.0 and 0.5, not 1.0
+            "batch-size": {"min": 1, "max": 2},
+        },
+    }
+    spec = load_spec(doc)
+    assert spec.metric is None and spec.total_runs == 4
+    sweep = cluster.client.submit(spec)
+    final = sweep.wait(timeout=90, progress=False)
+    trials = sweep.trials()
+    assert final["status"] == "completed"
+    assert [t["status"] for t in trials] == ["completed"] * 4, [t["error"] for t in trials]
+    assert sorted((t["params"]["opt.lr"], t["params"]["batch-size"]) for t in trials) == [
+        (0.0, 1), (0.0, 2), (0.5, 1), (0.5, 2)]

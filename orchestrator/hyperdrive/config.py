@@ -112,15 +112,32 @@ class ComputeTarget:
 
 
 @dataclass
+class DockerSection:
+    """Environment.docker: settable, ignored."""
+
+    enabled: bool = False
+    base_image: str | None = None
+
+
+@dataclass
 class Environment:
     """Accepted and ignored: trials run with the worker's own Python and packages."""
 
     name: str = "sweepq-worker"
     version: str | None = None
+    docker: DockerSection = field(default_factory=DockerSection)
 
     @staticmethod
     def get(workspace: Any, name: str, version: str | None = None, label: str | None = None) -> Environment:
         return Environment(name, version)
+
+    @staticmethod
+    def from_conda_specification(name: str, file_path: str) -> Environment:
+        return Environment(name)
+
+    @staticmethod
+    def from_pip_requirements(name: str, file_path: str) -> Environment:
+        return Environment(name)
 
 
 def queue_of(compute_target: Any) -> str | None:

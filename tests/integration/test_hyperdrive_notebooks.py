@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from examples.hyperdrive import sklearn_notebook, tf_warm_start_notebook
+from examples.hyperdrive import pytorch_notebook, sklearn_notebook, tf_warm_start_notebook
 from orchestrator.hyperdrive import HyperDriveRun, Run, Workspace
 from tests.integration.conftest import Cluster
 
@@ -70,3 +70,20 @@ def test_the_tensorflow_warm_start_notebook_runs_start_to_finish(cluster: Cluste
         old: Run = out["resumed"][0]
         assert resumed[0].get_details()["runDefinition"]["arguments"][-1] == f"{old._trial()['output_dir']}/outputs"
         assert "Resuming from epoch" in (Path(resumed[0]._trial()["output_dir"]) / "output.log").read_text()
+
+
+def test_the_pytorch_notebook_runs_start_to_finish(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.scheduler()
+    cluster.worker(2, "gpu-cluster")
+    out: dict[str, Any] = pytorch_notebook.notebook(Workspace(cluster.client), str(tmp_path), max_total_runs=3,
+                                                     max_concurrent_runs=2)
+    single: Run = out["run"]
+    assert single.get_status() == "Completed" and len(single.get_metrics()["best_val_acc"]) == 30
+    parent: HyperDriveRun = out["hyperdrive_run"]
+    best: Run = out["best_run"]
+    assert best.id == hyperdrive_client_pick(parent, "best_val_acc", maximize=True)
+    metrics = out["best_run_metrics"]
+    args = best.get_details()["runDefinition"]["arguments"]
+    assert metrics["lr"] == float(args[args.index("--learning_rate") + 1])
+    assert metrics["momentum"] == float(args[args.index("--momentum") + 1])
+    assert (tmp_path / "model.pt").stat().st_size > 0

@@ -113,6 +113,13 @@ def test_goal_target_run_cap_and_methods() -> None:
     assert default_goal.metric.goal == "minimize" and default_goal.limits.max_duration_minutes == 10080
 
 
+def test_a_wandb_metric_ranks_by_the_last_value_and_a_config_may_have_none() -> None:
+    ranked = wandb(HEAD + "method: random\nparameters: {p: {value: 1}}\n")
+    assert ranked.metric is not None and ranked.metric.summary == "last"  # W&B's run summary: the last logged value
+    bare = wandb("program: t.py\nmethod: grid\nparameters: {p: {values: [1, 2]}}\n")
+    assert bare.metric is None and bare.total_runs == 2
+
+
 # ---------------------------------------------------------------- hyperband
 def test_hyperband_from_min_iter_and_from_max_iter_with_s() -> None:
     by_min = create_policy(wandb(HEAD + "method: random\nparameters: {p: {value: 1}}\n"

@@ -28,7 +28,7 @@ from orchestrator.spec import SweepSpec
 
 warnings.filterwarnings("ignore", message="Valid config keys have changed in V2", category=UserWarning)
 try:
-    from sweeps import RunState, SweepConfig, SweepRun, next_run, next_runs, stop_runs
+    from sweeps import RunState, SweepConfig, SweepRun, next_run, next_runs, stop_runs  # type: ignore[import-untyped]
 except ImportError:  # a missing oracle must fail loudly, never skip: these tests are the proof of W&B parity
     raise ImportError("W&B's engine is this test's oracle: pip install --no-deps -r tests/unit/dialects/oracle-requirements.txt "
                       "(its numpy<2 pin is why --no-deps)") from None
@@ -267,7 +267,7 @@ def ours_spec(config: dict[str, Any]) -> SweepSpec:
     return SweepSpec.model_validate(from_wandb(config))
 
 
-GRIDS = {
+GRIDS: dict[str, dict[str, Any]] = {
     "int_uniform, q_uniform and a constant": {"n": {"min": 1, "max": 5}, "c": {"value": "x"},
                                               "q": {"distribution": "q_uniform", "min": 0, "max": 1, "q": 0.25}},
     "integer q_uniform": {"q": {"distribution": "q_uniform", "min": 0, "max": 10, "q": 3}},
@@ -302,7 +302,7 @@ def test_a_nan_grid_value_is_one_point_like_wandb() -> None:
 
 
 def test_grid_coverage_treats_nan_and_reordered_dicts_as_the_points_they_equal() -> None:
-    params = {"f": {"values": [float("nan"), 2.0]}, "d": {"values": [{"x": 1, "y": 2}]}}
+    params: dict[str, Any] = {"f": {"values": [float("nan"), 2.0]}, "d": {"values": [{"x": 1, "y": 2}]}}
     done = [{"f": float("nan"), "d": {"y": 2, "x": 1}}]  # a fresh NaN and the dict in another key order
     runs = [SweepRun(config={k: {"value": v} for k, v in p.items()}, state=RunState.finished) for p in done]
     theirs = next_runs({"method": "grid", "parameters": params}, runs, n=10)

@@ -8,9 +8,10 @@ metric and the bands it needs). Pure: no I/O.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from orchestrator.loading import Problem
@@ -70,6 +71,13 @@ def is_integer(v: Any) -> bool:
 def is_int(v: Any) -> bool:
     """W&B's "integer" format (int_uniform's bounds): a Python int, so 1.0 is not one."""
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _unknown(key: Any, known: Iterable[str], where: str) -> str:
+    """Why an unknown key is refused, with the likely intended key when it is a near miss."""
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key in {where} ({hint}its keys: {', '.join(sorted(known))})"
 
 
 def _infer(p: Mapping[str, Any]) -> str | None:
@@ -142,8 +150,7 @@ def parameter_kind(p: Mapping[str, Any], path: str, top: bool, problems: list[Pr
     """The W&B distribution of one parameter (or "group" for nested parameters); None, with problems, if W&B
     refuses it. Unknown keys are refused with their path, so a misspelled key never changes the distribution."""
     before = len(problems)
-    problems.extend(Problem(f"{path}.{k}", f"unknown key in a W&B parameter (its keys: {', '.join(sorted(PARAM_KEYS))})")
-                    for k in p if k not in PARAM_KEYS)
+    problems.extend(Problem(f"{path}.{k}", _unknown(k, PARAM_KEYS, "a W&B parameter")) for k in p if k not in PARAM_KEYS)
     if "parameters" in p:
         if set(p) & PARAM_KEYS != {"parameters"}:
             problems.append(Problem(path, "nested parameters hold only `parameters`"))
@@ -181,7 +188,7 @@ def parameter_kind(p: Mapping[str, Any], path: str, top: bool, problems: list[Pr
 
 def top_level(doc: Mapping[str, Any]) -> list[Problem]:
     """Refusals of the config's own keys: unknown ones, wrong types, method, run_cap, controller, kind."""
-    out = [Problem(k, "unknown key in a W&B sweep config") for k in doc if k not in TOP_KEYS]
+    out = [Problem(str(k), _unknown(k, TOP_KEYS, "a W&B sweep config")) for k in doc if k not in TOP_KEYS]
     out += [Problem(k, why) for k, why in LAUNCH_ONLY.items() if k in doc]
     out += [Problem(k, f"{k} must be a string") for k in STRINGS if k in doc and not isinstance(doc[k], str)]
     if "method" not in doc:
@@ -215,8 +222,7 @@ def metric(doc: Mapping[str, Any]) -> list[Problem]:
     m = doc["metric"]
     if not isinstance(m, Mapping):
         return [Problem("metric", "metric is a mapping {name, goal, target}")]
-    out = [Problem(f"metric.{k}", f"unknown key in metric (its keys: {', '.join(sorted(METRIC_KEYS))})")
-           for k in m if k not in METRIC_KEYS]
+    out = [Problem(f"metric.{k}", _unknown(k, METRIC_KEYS, "metric")) for k in m if k not in METRIC_KEYS]
     if not isinstance(m.get("name"), str):
         out.append(Problem("metric.name", "metric needs a name (a string)"))
     if m.get("goal", "minimize") not in ("minimize", "maximize"):
@@ -250,7 +256,7 @@ def early_terminate(et: Any) -> list[Problem]:
     """Refusals of `early_terminate` (W&B has one type, hyperband)."""
     if not isinstance(et, Mapping) or et.get("type") != "hyperband":
         return [Problem("early_terminate.type", "early_terminate is {type: hyperband, min_iter | max_iter and s, ...}")]
-    out = [Problem(f"early_terminate.{k}", f"unknown key in early_terminate (its keys: {', '.join(sorted(HYPERBAND_KEYS))})")
+    out = [Problem(f"early_terminate.{k}", _unknown(k, HYPERBAND_KEYS, "early_terminate"))
            for k in et if k not in HYPERBAND_KEYS]
     checks = (("max_iter", is_integer, "an integer"), ("min_iter", lambda v: is_integer(v) and v >= 1, "an integer >= 1"),
               ("s", is_int, "an integer"), ("eta", lambda v: is_number(v) and v > 1, "a number > 1"),

@@ -123,3 +123,16 @@ def test_sweepq_run_exits_non_zero_when_the_sweep_failed(cluster: Cluster, tmp_p
     done = sweepq(cluster, "run", str(path), "--redis", url, "--workers", "1", "--no-progress", timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "failed: max_total_runs reached; no trial succeeded (2 failed)" in done.stdout
+
+
+def test_sweepq_run_without_a_metric_prints_the_trials_and_exits_zero(cluster: Cluster, tmp_path: Path) -> None:
+    spec: dict[str, Any] = cluster.spec(trial={"function": f"{TRIALS}:no_metric"},
+                                        limits={"max_total_runs": 3, "max_concurrent_runs": 1})
+    del spec["metric"]
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    url = cluster.env["SWEEPQ_REDIS_URL"]
+    done = sweepq(cluster, "run", str(path), "--redis", url, "--workers", "1", "--no-progress", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line for line in done.stdout.splitlines() if "completed" in line and "│" in line]
+    assert len(rows) == 3 and "no metric: this sweep has no best trial" in done.stderr

@@ -14,6 +14,7 @@ from orchestrator.hyperdrive import (
     HyperDriveConfig,
     NotInSweepq,
     PrimaryMetricGoal,
+    Run,
     ScriptRunConfig,
     Workspace,
     choice,
@@ -103,3 +104,16 @@ def test_a_sweep_without_a_completed_child_has_no_best_run(cluster: Cluster) -> 
         warnings.simplefilter("always")
         assert run.get_best_run_by_primary_metric() is None
     assert any("no completed child run" in str(w.message) for w in caught)
+
+
+def test_a_python_function_trial_logs_through_the_same_run_context(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=1)
+    spec = cluster.spec(trial={"function": "tests.integration.hyperdrive_scripts.fn:train"},
+                        parameters={"x": {"choice": [0.5]}}, sampling={"method": "grid"},
+                        limits={"max_total_runs": 1, "max_concurrent_runs": 1})
+    sweep = cluster.client.submit(spec)
+    sweep.wait(timeout=60, progress=False)
+    child = Run(Experiment(Workspace(cluster.client), "itest"), f"{sweep.id}/0")
+    assert child.get_status() == "Completed", child.get_details()
+    assert child.get_metrics() == {"score": [0.5, 1.5], "optimizer": "sgd"}

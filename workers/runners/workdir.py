@@ -28,6 +28,7 @@ def prepare(trial_dir: Path, source: str | os.PathLike[str] | None) -> Path:
     """Make `trial_dir` the trial's working directory overlaying `source`; returns the directory to run in."""
     trial_dir.mkdir(parents=True, exist_ok=True)
     (trial_dir / OUTPUTS).mkdir(exist_ok=True)
+    (trial_dir / ".sweepq" / "run.jsonl").unlink(missing_ok=True)  # a retried attempt logs afresh, as its metrics
     if source is None:
         return trial_dir
     root = Path(source).resolve()

@@ -234,6 +234,8 @@ def test_refusals_name_the_field() -> None:
     assert paths(REFUSED["early_terminate strict string"]) == ["early_terminate.strict"]
     assert paths(REFUSED["metric unknown key"]) == ["metric.summary"]
     assert paths(REFUSED["controller type other"]) == ["controller.type"]
+    with pytest.raises(SpecError, match="did you mean 'distribution'"):
+        load_spec(copy.deepcopy(REFUSED["misspelled distribution"]))
 
 
 # ---------------------------------------------------------------- grid points

@@ -27,7 +27,7 @@ from orchestrator.store.connection import TRANSIENT, Outage, redis_client, retry
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
-from workers.reporting import LOST_REASON, Reporter
+from workers.reporting import LEASE_MARGIN, LOST_REASON, Reporter
 from workers.runners import RUNNERS, Outcome, Runner, TrialContext
 from workers.runners.reaper import kill_descendants, kill_stale_group
 
@@ -85,13 +85,15 @@ class Heartbeat(threading.Thread):
 
     def run(self) -> None:
         s, outage = self.w.settings, Outage(log, "heartbeat")
+        # its own client: short timeouts, no retries, so a cut-off connection never outlasts the lease
+        ledger = Ledger(redis_client(s, timeout_cap=s.lease_seconds * LEASE_MARGIN / 2, retries=0), self.w.ledger.keys)
         while True:  # through an outage it retries every second at most, so it renews as soon as Redis is back
             time.sleep(min(s.heartbeat_seconds, outage.delay) if outage.down else s.heartbeat_seconds)
             watched = self.current
             if watched is None:
                 continue
             ctx, _owner = watched
-            reason = ctx.reporter.heartbeat(self.w.ledger, outage)  # a lost or unrenewable lease stops the trial
+            reason = ctx.reporter.heartbeat(ledger, outage)  # a lost or unrenewable lease stops the trial
             if reason is not None:
                 ctx.request_stop(reason)
 

@@ -51,26 +51,30 @@ def ssl_options(settings: Settings) -> dict[str, Any] | None:
     return options
 
 
-def socket_options(settings: Settings) -> dict[str, Any]:
-    """Explicit timeouts (some redis-py versions default to none: a dead peer would block a loop forever)."""
+def socket_options(settings: Settings, cap: float | None = None) -> dict[str, Any]:
+    """Explicit timeouts (some redis-py versions default to none: a dead peer would block a loop forever),
+    at most `cap` seconds when given."""
+    limit = float("inf") if cap is None else cap
     return {
-        "socket_timeout": settings.redis_socket_timeout,
-        "socket_connect_timeout": settings.redis_connect_timeout,
+        "socket_timeout": min(settings.redis_socket_timeout, limit),
+        "socket_connect_timeout": min(settings.redis_connect_timeout, limit),
         "socket_keepalive": True,
         "health_check_interval": 30,
     }
 
 
-def redis_client(settings: Settings) -> redis.Redis:
+def redis_client(settings: Settings, *, timeout_cap: float | None = None, retries: int = 2) -> redis.Redis:
     """A client for the ledger and streams; bytes in and out (values are JSON we decode ourselves).
 
     redis-py retries a command only briefly (two quick retries): the loops above it ride out longer outages
-    with their own backoff, logging once, instead of blocking for tens of seconds inside one call.
+    with their own backoff, logging once, instead of blocking for tens of seconds inside one call. A worker's
+    heartbeat caps its timeouts well below the lease and does not retry, so a connection cut off mid-call still
+    lets it stop the trial before the lease ends.
     """
     return redis.Redis.from_url(
         effective_url(settings),
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
-        **socket_options(settings),
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries),
+        **socket_options(settings, timeout_cap),
         **(ssl_options(settings) or {}),
     )
 

@@ -124,7 +124,7 @@ def stale_attempt(cluster: Cluster, *, pause_s: float | None = None) -> tuple[Au
     spec = cluster.spec(trial={"function": SLOW}, limits={"max_total_runs": 3, "max_concurrent_runs": 1, "max_retries": 1})
     sweep = cluster.client.submit(spec)
     victim = wait_until(
-        lambda: next((t for t in sweep.trials() if t["status"] == "running" and t.get("reports", 0) >= 2), None),
+        lambda: next((t for t in cluster.client.ledger.trials(sweep.id) if t["status"] == "running" and t.get("reports", 0) >= 2), None),
         60, "a trial reporting on the worker to freeze",
     )
     os.killpg(frozen.pid, signal.SIGSTOP)
@@ -136,19 +136,19 @@ def stale_attempt(cluster: Cluster, *, pause_s: float | None = None) -> tuple[Au
         lease + 60, "the retry of the frozen trial to complete",
     )
     time.sleep(max(0.0, (pause_s or 0) - (time.time() - frozen_at)))
-    before = _evidence(cluster, sweep, number)
+    before = evidence(cluster, sweep, number)
     os.killpg(frozen.pid, signal.SIGCONT)
     thawed = time.time()
     time.sleep(3.0)  # the stale attempt's next report and heartbeat happen now
-    after = _evidence(cluster, sweep, number)
+    after = evidence(cluster, sweep, number)
     final = sweep.wait(timeout=60, progress=False)
     a = audit("stale attempt (SIGSTOP > lease)", sweep, cluster, 3, thawed)
-    evidence = {"before": before, "after": after, "retried": retried, "final": final, "frozen_s": thawed - frozen_at,
+    ev = {"before": before, "after": after, "retried": retried, "final": final, "frozen_s": thawed - frozen_at,
                 "frozen_pid": frozen.pid}
-    return a, evidence
+    return a, ev
 
 
-def _evidence(cluster: Cluster, sweep: Sweep, number: int) -> dict[str, Any]:
+def evidence(cluster: Cluster, sweep: Sweep, number: int) -> dict[str, Any]:
     record = cluster.client.ledger.trial(sweep.id, number) or {}
     reports = read_reports(cluster.client.ledger.r, cluster.client.ledger.keys, sweep.id, number)
     keep = ("status", "attempt", "best", "last", "reports", "value", "report_seq", "ended", "worker")

@@ -154,7 +154,8 @@ class FunctionRunner:
     """Runs W&B's `function` (no arguments; it calls wandb.init()) as the claimed trial, in this process.
 
     Its final value is its run's summary value of the metric (the last logged one unless the script set it); an
-    exception fails the trial and the agent goes on; Ctrl-C cancels the trial and ends the agent.
+    exception fails the trial and the agent goes on; Ctrl-C cancels the trial and ends the agent. A function that
+    ignores a stop request past the grace period, or outlives trial_timeout_minutes, is interrupted (agent_watch).
     """
 
     def __init__(self, function: Callable[[], Any], session: Session, project: str | None = None,
@@ -166,19 +167,27 @@ class FunctionRunner:
     def __call__(self, ctx: TrialContext) -> Outcome:
         os.environ["SWEEPQ_OUTPUT_DIR"] = str(ctx.output_dir)
         with self.session.bound(trial_binding(ctx, self.project, self.entity)):
-            status, error = self._call()
+            status, error = self._call(ctx)
             run = self.session.run
         summary = run.summary if run is not None else {}
         metric = ctx.spec.metric
         value = None if metric is None else as_number(summary.get(metric.name))
         return Outcome(status=status, value=value if value is not None else ctx.reporter.last, error=error)
 
-    def _call(self) -> tuple[str, str | None]:
+    def _call(self, ctx: TrialContext) -> tuple[str, str | None]:
+        from orchestrator.agent_watch import ForcedStop, TrialTimedOut, Watchdog
+
         try:
-            self.function()
-            self.session.finish()
+            with Watchdog(ctx):
+                self.function()
+                self.session.finish()
         except TrialStopped as stop:
             return stop.reason, None
+        except ForcedStop:
+            grace = ctx.stop_grace_seconds
+            return ctx.stop_reason or "canceled", f"interrupted: still running {grace:g} s after the stop request"
+        except TrialTimedOut:
+            return "failed", f"timed out after {ctx.spec.limits.trial_timeout_minutes} minutes"
         except KeyboardInterrupt:
             self.interrupted = True
             return "canceled", "interrupted (Ctrl-C in the agent)"

@@ -72,3 +72,23 @@ def test_agent_refuses_a_sweep_served_by_workers(cluster: Cluster, tmp_path: Pat
     done = sweepq(cluster, "agent", sweep.id, cwd=tmp_path)
     assert done.returncode == 1
     assert f"queue {cluster.queue!r}, served by workers" in done.stderr.replace("\n", "")
+
+
+def test_agent_function_trial_is_failed_at_its_time_limit(cluster: Cluster, tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text(textwrap.dedent('''
+        import time
+        import orchestrator.wandb as wandb
+
+        def train():
+            wandb.init()
+            while True:
+                time.sleep(0.05)
+    '''))
+    spec = {"name": "slow", "trial": {"function": "slow:train"}, "parameters": {"x": {"choice": [1]}},
+            "sampling": {"method": "grid"}, "metric": {"name": "loss", "goal": "minimize"},
+            "limits": {"trial_timeout_minutes": 0.05}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    done = sweepq(cluster, "agent", "spec.yaml", "--function", "slow:train", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    trial = cluster.client.sweep(done.stdout.split()[0]).trials()[0]
+    assert trial["status"] == "failed" and trial["error"] == "timed out after 0.05 minutes"

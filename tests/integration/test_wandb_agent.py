@@ -33,6 +33,9 @@ def train():
         out.write(json.dumps({"pid": os.getpid(), "x": x, "trial": run.id}) + "\\n")
     if x == 0.2 and os.environ.get("FAIL_AT_02"):
         raise RuntimeError("boom at x=0.2")
+    if os.environ.get("SILENT"):  # never logs, so only the agent's watchdog can end it
+        while True:
+            time.sleep(0.05)
     try:
         for epoch in range(int(os.environ.get("EPOCHS", "3"))):
             # a dip, then the last value: W&B ranks by the last (summary) value, not the best one
@@ -141,6 +144,24 @@ def test_a_stop_request_ends_the_trial_at_its_next_wandb_log(cluster: Cluster) -
     assert trial["reports"] < 1000
     left = [c for c in calls(cluster) if "left" in c]
     assert len(left) == 1 and "TrialStopped" in left[0]["why"]  # raised out of wandb.log into the function
+
+
+def test_a_function_that_ignores_a_stop_request_is_interrupted_after_the_grace_period(cluster: Cluster) -> None:
+    sweep_id = wandb.sweep(grid([0.1, 0.2]), settings=cluster.settings)
+    script = cluster.tmp / "notebook.py"
+    script.write_text(SCRIPT)
+    agent = subprocess.Popen([sys.executable, str(script), sweep_id, str(cluster.tmp / "calls.jsonl")],
+                             env={**cluster.env, "SILENT": "1"}, cwd=cluster.tmp, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    sweep = cluster.client.sweep(sweep_id)
+    wait_until(lambda: calls(cluster), 60, "the first trial to start")
+    sweep.cancel()
+    output = agent.communicate(timeout=60)[0]
+    assert agent.returncode == 0, output
+    trials = sweep.trials()
+    assert trials[0]["status"] == "canceled" and "still running 2 s after the stop request" in trials[0]["error"]
+    assert len([c for c in calls(cluster) if "pid" in c]) == 1  # the other trial was canceled before it started
+    assert sweep.status()["status"] == "canceled"
 
 
 def test_sweep_refuses_a_bad_config_before_creating_anything(cluster: Cluster) -> None:

@@ -41,6 +41,9 @@ def test_config_sweep_parameters_override_defaults_from_dict_and_namespace() -> 
     assert dict(run2.config) == {"lr": 0.2, "batch": 8}
     s3, _ = session()
     assert dict(s3.init(config=None).config) == {}
+    s4, _ = session({"lr": 0.3})
+    s4.attribute("config").extra = 1  # set on wandb.config before init: kept, as the parameters are
+    assert dict(s4.init(config={"lr": 9}).config) == {"lr": 0.3, "extra": 1}
     with pytest.raises(TypeError, match=r"argparse\.Namespace"):
         session()[0].init(config=3)
 
@@ -170,3 +173,19 @@ def test_keras_callbacks_log_each_epoch_without_keras() -> None:
     assert rows == [({"epoch/epoch": 4.0, "epoch/acc": 0.7}, 4)]
     with pytest.raises(Unsupported, match="log_weights"):
         wandb_callback(log_weights=True)
+
+
+def test_orchestrator_wandb_is_the_same_api_and_refuses_what_it_lacks() -> None:
+    import orchestrator.wandb as api
+
+    with pytest.raises(Unsupported, match=r"wandb\.Artifact"):
+        _ = api.Artifact
+    with pytest.raises(Unsupported, match="resume_from"):
+        api.sweep({"method": "random"}, prior_runs=["abc"])
+    with pytest.raises(ValueError, match="count must be a positive"):
+        api.agent("some-sweep", function=print, count=0)
+    from orchestrator.wandb.integration.keras import WandbMetricsLogger
+    from orchestrator.wandb.keras import WandbCallback
+
+    assert callable(WandbCallback) and callable(WandbMetricsLogger)
+    assert api.keras.WandbCallback is WandbCallback

@@ -339,6 +339,7 @@ class Session:
     def __init__(self, default_binding: Callable[[], Binding]) -> None:
         self._default = default_binding
         self._binding: Binding | None = None
+        self._preinit: Config | None = None  # wandb.config before wandb.init: the sweep's parameters
         self.run: Run | None = None
 
     @property
@@ -351,11 +352,11 @@ class Session:
     def bound(self, binding: Binding) -> Iterator[None]:
         """Bind the API to one trial for the duration of a block (the agent runs each trial in one)."""
         old, old_run = self._binding, self.run
-        self._binding, self.run = binding, None
+        self._binding, self.run, self._preinit = binding, None, None
         try:
             yield
         finally:
-            self._binding, self.run = old, old_run
+            self._binding, self.run, self._preinit = old, old_run, None
 
     def init(self, project: str | None = None, entity: str | None = None, config: Any = None, name: str | None = None,
              **kwargs: Any) -> Run:
@@ -366,6 +367,8 @@ class Session:
         if self.run is not None and not self.run._finished:
             return self.run
         run = Run(self.binding, project, name, entity)
+        if self._preinit is not None:
+            run.config = self._preinit  # what the script read or set on wandb.config before init
         defaults = config_items(config)
         include, exclude = kwargs.get("config_include_keys"), kwargs.get("config_exclude_keys") or ()
         run.config.update({k: v for k, v in defaults.items() if (include is None or k in include) and k not in exclude})
@@ -395,7 +398,11 @@ class Session:
     def attribute(self, name: str) -> Any:
         """The module's dynamic attributes (config, summary, run) and the refusal of everything else."""
         if name == "config":
-            return self.run.config if self.run is not None else Config(self.binding.params)
+            if self.run is not None:
+                return self.run.config
+            if self._preinit is None:
+                self._preinit = Config(self.binding.params)
+            return self._preinit
         if name == "summary":
             return self.require("wandb.summary").summary
         if name.startswith("__"):

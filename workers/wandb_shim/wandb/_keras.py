@@ -52,7 +52,7 @@ def _wandb_callback(session: Session, base: type) -> type:
     class WandbCallback(base):  # type: ignore[misc,unused-ignore]
         """Logs each epoch's logs (and `epoch`); save_model keeps the best model in run.dir like W&B."""
 
-        def __init__(self, monitor: str = "val_loss", mode: str = "auto", save_model: bool = False, **kwargs: Any) -> None:
+        def __init__(self, monitor: str = "val_loss", mode: str = "auto", save_model: bool = True, **kwargs: Any) -> None:
             asked = [k for k in REFUSED if kwargs.get(k)]
             if asked:
                 raise Unsupported(f"WandbCallback({asked[0]}=...) is not implemented by sweepq's drop-in: it logs "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -61,6 +62,7 @@ class Reporter:
     best: float | None = None
     last_values: dict[str, float] = field(default_factory=dict)  # every metric's last reported value
     lost: str | None = None  # why this attempt no longer owns the trial (then nothing it writes lands)
+    interrupted: bool = False  # the heartbeat interrupted the trial function (see interrupt())
     renewed_at: float = field(default_factory=time.monotonic)  # last time Redis confirmed the lease
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -170,6 +172,25 @@ def activate(reporter: Reporter | None) -> None:
     """Make `reporter` the one report() uses in this process (the runner sets it around a trial)."""
     global _current
     _current = reporter
+
+
+def interrupt(reporter: Reporter) -> bool:
+    """Stop a Python trial that lost its lease even while it computes without reporting (called by the heartbeat).
+
+    Raises the prefork pool's soft-time-limit exception in the pool process's main thread, where the trial runs
+    (it interrupts a sleep too); only in a prefork pool process, only while this reporter's trial function runs,
+    and once. The outcome of a lost attempt is never recorded, so the exception's message does not matter.
+    """
+    if reporter.interrupted or _current is not reporter:
+        return False
+    main = threading.main_thread()
+    if threading.current_thread() is main or main.ident is None:
+        return False
+    if getattr(signal.getsignal(signal.SIGUSR1), "__name__", "") != "soft_timeout_sighandler":  # billiard's
+        return False
+    reporter.interrupted = True
+    signal.pthread_kill(main.ident, signal.SIGUSR1)
+    return True
 
 
 def split_step(values: Mapping[str, Any]) -> tuple[dict[str, float], int | None]:

@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from orchestrator.store.connection import TRANSIENT, Outage, redis_client, retry
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
-from workers.reporting import LEASE_MARGIN, LOST_REASON, Reporter
+from workers.reporting import LEASE_MARGIN, LOST_REASON, Reporter, interrupt
 from workers.runners import RUNNERS, Outcome, Runner, TrialContext
 from workers.runners.reaper import kill_descendants, kill_stale_group
 
@@ -96,6 +97,8 @@ class Heartbeat(threading.Thread):
             reason = ctx.reporter.heartbeat(ledger, outage)  # a lost or unrenewable lease stops the trial
             if reason is not None:
                 ctx.request_stop(reason)
+            if reason == LOST_REASON:
+                interrupt(ctx.reporter)  # a Python trial that computes without reporting stops now too
 
 
 def run_trial(
@@ -168,8 +171,13 @@ def _context(
     return TrialContext(
         sweep_id=sweep, number=number, attempt=attempt, spec=spec, params=params, reporter=reporter,
         output_dir=output_dir, stop_grace_seconds=s.stop_grace_seconds, log_tail_lines=s.log_tail_lines,
-        record=lambda fields: w.ledger.update_trial(sweep, number, fields),
+        record=lambda fields: _record(w, sweep, number, attempt, fields),
     )
+
+
+def _record(w: WorkerState, sweep: str, number: int, attempt: int, fields: Mapping[str, Any]) -> None:
+    """A runner's write to its trial record (pgid, argv, log), fenced: only while this attempt is the running one."""
+    w.ledger.transition(sweep, number, ["running"], fields, attempt=attempt, notify=False)
 
 
 def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
@@ -190,7 +198,7 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         "log_tail": outcome.log_tail,
     }
     tell = ("status", "ended", "value", "best", "reports", "error")  # the error: a failed sweep quotes it
-    if outcome.status == LOST_REASON:  # it stopped because it lost its lease: the scheduler retries or fails it
+    if outcome.status == LOST_REASON or ctx.reporter.lost:  # it lost its lease: the scheduler retries or fails it
         with contextlib.suppress(*TRANSIENT):
             w.ledger.release(w.ledger.keys.lease(ctx.sweep_id, ctx.number), ctx.reporter.owner)
         return

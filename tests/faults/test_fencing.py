@@ -160,3 +160,18 @@ def _alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_lost_lease_interrupts_a_python_trial_that_never_reports(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(1)
+    spec = cluster.spec(trial={"function": "tests.integration.trials:silent"},  # sleeps 120 s without a report
+                        limits={"max_total_runs": 2, "max_concurrent_runs": 2})
+    sweep = cluster.client.submit(spec)
+    ledger = cluster.client.ledger
+    first = wait_until(lambda: next((t for t in ledger.trials(sweep.id) if t["status"] == "running"), None), 60, "a trial")
+    ledger.r.set(ledger.keys.lease(sweep.id, first["number"]), "another-worker", px=60_000)  # the lease is lost
+    # The only pool process is freed within a heartbeat, so the other trial starts long before 120 s.
+    wait_until(lambda: any(t["status"] == "running" and t["number"] != first["number"] for t in ledger.trials(sweep.id)),
+               15, "the other trial to start on the freed pool process")
+    assert (ledger.trial(sweep.id, first["number"]) or {}).get("status") == "running"  # its outcome was not written

@@ -35,7 +35,7 @@ import redis
 
 from orchestrator.settings import Settings
 from orchestrator.space import nest
-from orchestrator.spec import CommandTrial, SweepSpec
+from orchestrator.spec import CommandTrial, PythonTrial, SweepSpec
 from workers.reporting import STEP_NAMES, TrialStopped
 from workers.runners.base import Outcome, Runner, TrialContext
 from workers.wandb_shim.wandb._core import Binding, Session, as_number
@@ -233,6 +233,11 @@ class Agent:
         if runner is None and not has_program(self.spec):
             raise AgentError(f"sweep {sweep_id} has no program: give a function (wandb.agent(..., function=...) or "
                              "sweepq agent --function module:function)")
+        if runner is None and isinstance(self.spec.trial, PythonTrial):
+            from orchestrator.agent_watch import Guarded
+            from workers.runners import RUNNERS
+
+            self.runner = Guarded(RUNNERS["python"])  # stop and time limits without Celery's
         self.app = create_app(settings)
         self.node = f"agent-{os.getpid()}@{socket.gethostname()}"
         self.statuses: Counter[str] = Counter()

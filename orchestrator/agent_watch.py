@@ -14,7 +14,7 @@ import threading
 import time
 from types import TracebackType
 
-from workers.runners.base import TrialContext
+from workers.runners.base import Outcome, Runner, TrialContext
 
 
 class ForcedStop(BaseException):
@@ -70,3 +70,27 @@ class Watchdog:
         with self.lock:
             if not self.ended.is_set():
                 _raise_in(self.target, exc_type)
+
+
+class Guarded:
+    """A runner for Python trials run by an agent: interrupted like a W&B function when it ignores a stop request
+    or outlives its time limit (in a worker, Celery's time limits and revoke do this); Ctrl-C cancels the trial and
+    sets `interrupted`, so that the agent ends."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.interrupted = False
+
+    def __call__(self, ctx: TrialContext) -> Outcome:
+        try:
+            with Watchdog(ctx):
+                return self.runner(ctx)
+        except ForcedStop:
+            error = f"interrupted: still running {ctx.stop_grace_seconds:g} s after the stop request"
+            return Outcome(status=ctx.stop_reason or "canceled", value=ctx.reporter.last, error=error)
+        except TrialTimedOut:
+            minutes = ctx.spec.limits.trial_timeout_minutes
+            return Outcome(status="failed", value=ctx.reporter.last, error=f"timed out after {minutes} minutes")
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return Outcome(status="canceled", value=ctx.reporter.last, error="interrupted (Ctrl-C in the agent)")

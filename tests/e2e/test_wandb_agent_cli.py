@@ -92,3 +92,28 @@ def test_agent_function_trial_is_failed_at_its_time_limit(cluster: Cluster, tmp_
     assert done.returncode == 0, done.stderr
     trial = cluster.client.sweep(done.stdout.split()[0]).trials()[0]
     assert trial["status"] == "failed" and trial["error"] == "timed out after 0.05 minutes"
+
+
+def test_agent_runs_a_native_python_trial_sweep_with_its_time_limit(cluster: Cluster, tmp_path: Path) -> None:
+    (tmp_path / "native.py").write_text(textwrap.dedent('''
+        import time
+        from workers import report
+
+        def train(x):
+            if x == 2:
+                while True:
+                    time.sleep(0.05)
+            report(loss=x)
+            return x * 10
+    '''))
+    spec = {"name": "native", "trial": {"function": "native:train"}, "parameters": {"x": {"choice": [1, 2]}},
+            "sampling": {"method": "grid"}, "metric": {"name": "loss", "goal": "minimize"},
+            "limits": {"trial_timeout_minutes": 0.05, "max_concurrent_runs": 1}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    env = {**cluster.env, "PYTHONPATH": f"{tmp_path}:{cluster.env['PYTHONPATH']}"}
+    done = subprocess.run([*SWEEPQ, "agent", "spec.yaml"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    trials = {t["params"]["x"]: t for t in cluster.client.sweep(done.stdout.split()[0]).trials()}
+    assert (trials[1]["status"], trials[1]["value"]) == ("completed", 10.0)
+    assert (trials[2]["status"], trials[2]["error"]) == ("failed", "timed out after 0.05 minutes")

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orchestrator.client import ENDED
+from orchestrator.store.codec import metric_float
 
 if TYPE_CHECKING:
     from orchestrator.client import Sweep
@@ -27,7 +28,10 @@ def best_text(status: dict[str, Any]) -> str:
     if not status.get("metric"):
         return NO_METRIC
     best = status.get("best")
-    return "—" if not best else f"{best['value']:.6g} (#{best['number']})"
+    if not best:
+        return "—"
+    value = metric_float(best["value"])  # infinities are stored as "inf" / "-inf"
+    return f"{best['value'] if value is None else format(value, '.6g')} (#{best['number']})"
 
 
 def progress_line(status: dict[str, Any]) -> str:

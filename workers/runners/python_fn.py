@@ -7,11 +7,12 @@ primary metric's name (its other numbers are kept as final extras); None means t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -52,6 +53,28 @@ def interpret_result(result: Any, metric: str | None, last: float | None) -> tup
     raise TypeError(f"a trial function returns a number, a dict of numbers or None, not {type(result).__name__}")
 
 
+@contextlib.contextmanager
+def children_allowed() -> Iterator[None]:
+    """Let the trial use multiprocessing (and joblib's n_jobs) inside a Celery pool process, which is daemonic.
+
+    multiprocessing refuses children to a daemonic process (and joblib then quietly runs on one core). The flag
+    exists so that a process's children do not outlive it; the worker kills whatever a trial leaves behind
+    (workers/runners/reaper.py), so the trial may have children. The flag is restored after the trial.
+    """
+    import multiprocessing
+
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    daemon = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        if daemon is None:
+            config.pop("daemon", None)
+        else:
+            config["daemon"] = daemon
+
+
 def run_python(ctx: TrialContext) -> Outcome:
     """Call the trial function; TrialStopped ends it as stopped, any other exception as failed."""
     trial = ctx.spec.trial
@@ -64,7 +87,8 @@ def run_python(ctx: TrialContext) -> Outcome:
         os.environ["SWEEPQ_OUTPUT_DIR"] = str(ctx.output_dir)
         if ctx.resume_from and "resume_from" in inspect.signature(fn).parameters:
             params["resume_from"] = ctx.resume_from  # a resumed trial's checkpoint, for functions that take it
-        result = fn(params) if trial.call == "dict" else fn(**params)
+        with children_allowed():
+            result = fn(params) if trial.call == "dict" else fn(**params)
         value, extras = interpret_result(result, ctx.spec.metric.name if ctx.spec.metric else None, reporter.last)
     except TrialStopped as stop:
         return Outcome(status=stop.reason, value=reporter.last)

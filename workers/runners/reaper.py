@@ -147,9 +147,11 @@ def kill_descendants(grace: float = 1.0, exclude: Iterable[int] = ()) -> list[in
     forked while the first round was being killed dies too.
     """
     killed: list[int] = []
-    for _ in range(5 if _armed else 0):
+    for round_ in range(5 if _armed else 0):
         if not has_children(os.getpid()):
             break
+        if round_ == 0:
+            _terminate_process_pools()
         found = descendants(os.getpid(), exclude)
         if not found:
             break
@@ -157,6 +159,21 @@ def kill_descendants(grace: float = 1.0, exclude: Iterable[int] = ()) -> list[in
     if killed:
         log.info("killed %d process(es) left behind by a trial: %s", len(set(killed)), sorted(set(killed)))
     return killed
+
+
+def _terminate_process_pools() -> None:
+    """Terminate multiprocessing pools a trial left open: their handler thread would replace killed workers."""
+    module = sys.modules.get("multiprocessing.pool")
+    if module is None:
+        return
+    import gc
+
+    for obj in gc.get_objects():
+        if isinstance(obj, module.Pool) and obj._state == module.RUN:
+            try:
+                obj.terminate()
+            except Exception as exc:  # a pool in a state terminate() cannot handle: its workers are killed anyway
+                log.warning("could not terminate a multiprocessing pool a trial left open: %s", exc)
 
 
 class OrphanSweeper:

@@ -122,7 +122,6 @@ def _revoke_watch(settings: Settings) -> type[bootsteps.StartStopStep]:
 
             self.tref = c.timer.call_repeatedly(1.0, tick)
 
-
         def stop(self, c: Any) -> None:
             if self.tref is not None:
                 c.timer.cancel(self.tref)

@@ -176,3 +176,17 @@ def test_infinities_and_nan_round_trip_through_the_ledger_and_the_stream(cluster
     assert trial["status"] == "completed" and metric_float(trial["best"]) == math.inf, trial
     curve = [metric_float(r.values["score"]) for r in read_reports(ledger.r, ledger.keys, cmd.id)]
     assert curve == [-math.inf, math.inf]  # a first -inf line, then inf, both with their sign
+
+
+@pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGINT])
+def test_a_worker_shut_down_under_a_trial_leaves_no_process_behind(cluster: Cluster, sig: int) -> None:
+    cluster.scheduler()
+    worker = cluster.worker(concurrency=1)
+    sweep = cluster.client.submit(spawner_spec(cluster, "silent"))
+    pids = leftover_pids(cluster, sweep.id)
+    worker.send_signal(sig)  # a cold shutdown (SIGQUIT) or Ctrl-C (SIGINT): the pool process is terminated
+    if sig == signal.SIGINT:
+        time.sleep(0.5)
+        worker.send_signal(sig)  # a second Ctrl-C: do not wait for the running trial
+    worker.wait(timeout=30)
+    assert_all_gone(pids, within=2)

@@ -9,16 +9,20 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.client import Sweep
 from orchestrator.store.streams import Report, read_reports
 from tests.faults.private_redis import PrivateRedis
-from tests.integration.conftest import Cluster, wait_until
+from tests.integration.conftest import ROOT, SWEEPQ, Cluster, wait_until
 
 SLOW = "tests.integration.trials:slow"  # ten reports, 0.2 s apart, returns x
 SLOW_STEPS = 10
@@ -153,3 +157,189 @@ def evidence(cluster: Cluster, sweep: Sweep, number: int) -> dict[str, Any]:
     reports = read_reports(cluster.client.ledger.r, cluster.client.ledger.keys, sweep.id, number)
     keep = ("status", "attempt", "best", "last", "reports", "value", "report_seq", "ended", "worker")
     return {"record": {k: record.get(k) for k in keep}, "entries": [(r.attempt, r.step) for r in reports]}
+
+
+class Unavailable(Exception):
+    """This machine cannot run the scenario (the reason is the message)."""
+
+
+@dataclass
+class Namespace:
+    """A network namespace joined to the host by a veth pair: host side `host_ip`, namespace side `ns_ip`."""
+
+    name: str
+    host_dev: str
+    host_ip: str
+
+    def spawn(self, cluster: Cluster, *args: str, log: str) -> subprocess.Popen[bytes]:
+        out = open(cluster.tmp / log, "ab")  # noqa: SIM115
+        argv = ["ip", "netns", "exec", self.name, *SWEEPQ, *args]
+        proc = subprocess.Popen(argv, env=cluster.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        out.close()
+        cluster.procs.append(proc)
+        return proc
+
+    def link(self, up: bool) -> None:
+        """Take the host side of the link down (packets wait in the kernel's retransmit queue) or bring it back."""
+        _ip("link", "set", self.host_dev, "up" if up else "down")
+
+
+def _ip(*args: str, netns: str | None = None) -> None:
+    prefix = ["ip", "-n", netns] if netns else ["ip"]
+    subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=10)
+
+
+@contextlib.contextmanager
+def network_namespace() -> Iterator[Namespace]:
+    """Create a namespace and veth pair, or raise Unavailable saying why the machine cannot."""
+    if shutil.which("ip") is None:
+        raise Unavailable("no `ip` command (iproute2): cannot create a network namespace for a worker host")
+    if os.geteuid() != 0:
+        raise Unavailable("creating network namespaces needs root (CAP_NET_ADMIN)")
+    tag = uuid.uuid4().hex[:6]
+    name, host_dev, ns_dev = f"sq{tag}", f"vh{tag}", f"vn{tag}"
+    octet = int(tag[:2], 16)
+    host_ip, ns_ip = f"10.213.{octet}.1", f"10.213.{octet}.2"
+    try:
+        _ip("netns", "add", name)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        detail = getattr(exc, "stderr", None) or exc
+        raise Unavailable(f"this machine cannot create a network namespace ({detail!r})") from exc
+    try:
+        _ip("link", "add", host_dev, "type", "veth", "peer", "name", ns_dev)
+        _ip("link", "set", ns_dev, "netns", name)
+        _ip("addr", "add", f"{host_ip}/30", "dev", host_dev)
+        _ip("link", "set", host_dev, "up")
+        _ip("addr", "add", f"{ns_ip}/30", "dev", ns_dev, netns=name)
+        _ip("link", "set", ns_dev, "up", netns=name)
+        _ip("link", "set", "lo", "up", netns=name)
+        yield Namespace(name, host_dev, host_ip)
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            _ip("link", "del", host_dev)
+        with contextlib.suppress(subprocess.CalledProcessError, OSError):
+            _ip("netns", "del", name)
+
+
+def partition(cluster: Cluster, net: Namespace) -> tuple[Audit, dict[str, Any]]:
+    """A worker host in its own network namespace loses its link to Redis for twice the lease while its trial runs;
+    another worker retries the trial; then the link comes back and the kernel delivers what the cut-off worker had
+    sent. Returns the audit and evidence (the trial and its stream just before and 3 s after the link returned)."""
+    lease = float(cluster.env["SWEEPQ_LEASE_SECONDS"])
+    cluster.env["SWEEPQ_REDIS_SOCKET_TIMEOUT"] = "1"  # the cut-off worker's calls fail fast (the default is 10 s)
+    cluster.scheduler()
+    cut = net.spawn(cluster, "worker", "--queues", cluster.queue, "--concurrency", "1", "--loglevel", "WARNING",
+                    "--name", f"cut-{cluster.prefix}@%h", log="worker-cut.log")
+    spec = cluster.spec(trial={"function": SLOW}, limits={"max_total_runs": 3, "max_concurrent_runs": 1, "max_retries": 1})
+    sweep = cluster.client.submit(spec)
+    number = int(_reporting_trial(cluster, sweep)["number"])
+    net.link(up=False)
+    cut_at = time.monotonic()
+    cluster.worker(1, None, "--name", f"rescuer-{cluster.prefix}@%h")
+    wait_until(lambda: "until the lease ran out" in (cluster.tmp / "worker-cut.log").read_text(), lease + 10,
+               "the cut-off worker to stop its trial")
+    stopped_after = time.monotonic() - cut_at
+    ledger = cluster.client.ledger
+    retried = wait_until(
+        lambda: next((t for t in ledger.trials(sweep.id) if t["number"] == number and t["status"] == "completed"), None),
+        lease + 60, "the retry to complete",
+    )
+    time.sleep(max(0.0, 2 * lease - (time.monotonic() - cut_at)))  # cut off for at least twice the lease
+    before = evidence(cluster, sweep, number)
+    net.link(up=True)
+    back = time.time()
+    time.sleep(3.0)
+    after = evidence(cluster, sweep, number)
+    final = sweep.wait(timeout=60, progress=False)
+    a = audit("worker host partitioned (netns, 2x lease)", sweep, cluster, 3, back)
+    a.dead_processes = int(cut.poll() is not None)
+    a.duplicates += int(after != before)
+    ev = {"before": before, "after": after, "retried": retried, "final": final, "stopped_after": stopped_after}
+    return a, ev
+
+
+def _reporting_trial(cluster: Cluster, sweep: Sweep, worker_prefix: str = "") -> dict[str, Any]:
+    ledger = cluster.client.ledger
+    return wait_until(  # type: ignore[no-any-return]
+        lambda: next((t for t in ledger.trials(sweep.id) if t["status"] == "running" and t.get("reports", 0) >= 2
+                      and str(t.get("worker") or "").startswith(worker_prefix)), None),
+        90, "a running trial that has reported",
+    )
+
+
+COMMAND = (
+    "import sys, time\n"
+    "for step in range(1, 11):\n"
+    "    time.sleep(0.2)\n"
+    "    print(f'score={float(sys.argv[1]) * step} step={step}', flush=True)\n"
+)
+
+
+def worker_kill(cluster: Cluster, *, command: bool = False, runs: int = 6) -> Audit:
+    """SIGKILL a worker's whole process group (main and pool processes) mid-trial; a second worker takes over."""
+    trial: dict[str, Any] = {"function": SLOW}
+    if command:
+        trial = {"command": [sys.executable, "-c", COMMAND, "${x}"]}
+    cluster.scheduler()
+    doomed = cluster.worker(1, None, "--name", f"doomed-{cluster.prefix}@%h")
+    spec = cluster.spec(trial=trial, limits={"max_total_runs": runs, "max_concurrent_runs": 2, "max_retries": 1})
+    sweep = cluster.client.submit(spec)
+    _reporting_trial(cluster, sweep, "doomed")
+    kill_group(doomed)
+    killed = time.time()
+    cluster.worker(1, None, "--name", f"survivor-{cluster.prefix}@%h")
+    sweep.wait(timeout=120, progress=False)
+    return audit(f"worker SIGKILL ({'command' if command else 'python'} trials)", sweep, cluster, runs, killed)
+
+
+def pool_child_kill(cluster: Cluster, *, runs: int = 6) -> Audit:
+    """SIGKILL the pool process running a trial; Celery replaces it and the lease brings the trial back."""
+    cluster.scheduler()
+    cluster.worker(2)
+    spec = cluster.spec(trial={"function": SLOW}, limits={"max_total_runs": runs, "max_concurrent_runs": 2, "max_retries": 1})
+    sweep = cluster.client.submit(spec)
+    victim = _reporting_trial(cluster, sweep)
+    os.kill(int(victim["pid"]), signal.SIGKILL)
+    killed = time.time()
+    sweep.wait(timeout=120, progress=False)
+    return audit("pool process SIGKILL", sweep, cluster, runs, killed)
+
+
+def scheduler_kill(cluster: Cluster, *, runs: int = 12) -> Audit:
+    """SIGKILL the scheduler (and its evaluator) mid-sweep and start another one a second later."""
+    first = cluster.scheduler()
+    cluster.worker(2)
+    spec = cluster.spec(trial={"function": SLOW}, limits={"max_total_runs": runs, "max_concurrent_runs": 2})
+    sweep = cluster.client.submit(spec)
+    wait_until(lambda: completed(sweep) >= 2, 90, "a few completed trials")
+    kill_group(first)
+    time.sleep(1.0)
+    cluster.scheduler()
+    restarted = time.time()
+    sweep.wait(timeout=120, progress=False)
+    return audit("scheduler SIGKILL", sweep, cluster, runs, restarted)
+
+
+def evaluator_kill(cluster: Cluster, *, runs: int = 8) -> Audit:
+    """SIGKILL a standalone evaluator mid-sweep and start another: every report still gets its decision once."""
+    cluster.spawn("scheduler", "--no-evaluator", log="scheduler.log")
+    first = cluster.spawn("evaluator", log="evaluator-1.log")
+    cluster.worker(2)
+    policy = {"policy": "bandit", "slack_factor": 100, "evaluation_interval": 1}  # evaluates every report, stops none
+    spec = cluster.spec(trial={"function": SLOW}, early_termination=policy,
+                        limits={"max_total_runs": runs, "max_concurrent_runs": 2})
+    sweep = cluster.client.submit(spec)
+    wait_until(lambda: len(sweep.decisions()) >= 10, 90, "the evaluator's first decisions")
+    kill_group(first)
+    time.sleep(1.0)
+    cluster.spawn("evaluator", log="evaluator-2.log")
+    restarted = time.time()
+    sweep.wait(timeout=120, progress=False)
+    wait_until(lambda: len(sweep.decisions()) >= runs * SLOW_STEPS, 30, "every report's decision")
+    a = audit("evaluator SIGKILL", sweep, cluster, runs, restarted)
+    decided = collections.Counter((d["trial"], d["attempt"], d["interval"]) for d in sweep.decisions())
+    expected = {(r.trial, r.attempt, r.step) for r in read_reports(cluster.client.ledger.r, cluster.client.ledger.keys, sweep.id)}
+    a.results_lost += len(expected - set(decided))  # a report the policy never looked at
+    a.duplicates += sum(n - 1 for n in decided.values())
+    return a

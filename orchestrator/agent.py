@@ -274,6 +274,15 @@ class Agent:
             return False
         return doc.get("status") in ENDED
 
+    @staticmethod
+    def _ack(message: Any) -> None:
+        """Acknowledge; if the broker is away the message comes back after the visibility timeout and the claim
+        drops it (the trial is no longer queued)."""
+        try:
+            message.ack()
+        except Exception as exc:
+            log.warning("could not acknowledge a trial message (%s); a redelivery will be dropped", exc)
+
     def _handle(self, message: Any) -> None:
         from workers.app import TRIAL_TASK
         from workers.tasks import run_trial
@@ -292,7 +301,7 @@ class Agent:
             result = run_trial(self.settings, str(headers.get("id")), self.node, self.sweep_id, int(kwargs["trial"]),
                                int(kwargs.get("attempt", 1)), runner=self.runner)
         finally:
-            message.ack()
+            self._ack(message)
         if "dropped" not in result:
             self.statuses[str(result["status"])] += 1
             log.info("%s #%s: %s (%s)", self.sweep_id, kwargs["trial"], result["status"], result.get("value"))

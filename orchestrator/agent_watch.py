@@ -4,17 +4,23 @@ An agent runs the function in its own thread, so the trial cannot be killed like
 request is honoured at the function's next `wandb.log`; if the function is still running after the stop grace
 period (or when it reaches `trial_timeout_minutes`), this watchdog raises an exception inside that thread with
 PyThreadState_SetAsyncExc (what W&B's agent uses to end a function run). It takes effect at the thread's next
-Python instruction, so a long call into C (a sleep, a big matrix product) finishes first.
+Python instruction, so a long call into C (a sleep, a big matrix product) finishes first. Processes the trial
+started (subprocesses, multiprocessing workers, and theirs while their parent lives) end with the trial.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
+import os
 import threading
 import time
 from types import TracebackType
 
 from workers.runners.base import Outcome, Runner, TrialContext
+from workers.runners.reaper import descendants, kill_tree
+
+log = logging.getLogger("sweepq.agent")
 
 
 class ForcedStop(BaseException):
@@ -43,6 +49,7 @@ class Watchdog:
         self.thread = threading.Thread(target=self._watch, name="sweepq-agent-watchdog", daemon=True)
 
     def __enter__(self) -> Watchdog:
+        self.before = set(descendants(os.getpid()))
         self.thread.start()
         return self
 
@@ -51,6 +58,10 @@ class Watchdog:
             self.ended.set()
             _raise_in(self.target, None)  # the function is over: an exception not yet delivered is dropped
         self.thread.join(timeout=1)
+        left = descendants(os.getpid(), exclude=self.before)  # what the trial started ends with it
+        if left:
+            log.info("ending %d process(es) the trial left behind: %s", len(left), left)
+            kill_tree(left, grace=min(self.ctx.stop_grace_seconds, 2.0))
 
     def _watch(self) -> None:
         start = time.monotonic()

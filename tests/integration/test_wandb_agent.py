@@ -7,6 +7,8 @@ the agent also runs the scheduler and the evaluator in its threads.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -33,6 +35,12 @@ def train():
         out.write(json.dumps({"pid": os.getpid(), "x": x, "trial": run.id}) + "\\n")
     if x == 0.2 and os.environ.get("FAIL_AT_02"):
         raise RuntimeError("boom at x=0.2")
+    if os.environ.get("SPAWN"):  # a child with a grandchild, left running when the function returns
+        import subprocess
+        code = "import subprocess, sys, time; print(subprocess.Popen(['sleep', '61']).pid, flush=True); time.sleep(60)"
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        with open(LOG, "a") as out:
+            out.write(json.dumps({"spawned": [child.pid, int(child.stdout.readline())]}) + "\\n")
     if os.environ.get("SILENT"):  # never logs, so only the agent's watchdog can end it
         while True:
             time.sleep(0.05)
@@ -162,6 +170,16 @@ def test_a_function_that_ignores_a_stop_request_is_interrupted_after_the_grace_p
     assert trials[0]["status"] == "canceled" and "still running 2 s after the stop request" in trials[0]["error"]
     assert len([c for c in calls(cluster) if "pid" in c]) == 1  # the other trial was canceled before it started
     assert sweep.status()["status"] == "canceled"
+
+
+def test_processes_a_function_trial_started_end_with_it(cluster: Cluster) -> None:
+    done = run_script(cluster, "create", {"CONFIG": json.dumps(grid([0.1])), "SPAWN": "1"})
+    assert done.returncode == 0, done.stderr
+    spawned = next(c["spawned"] for c in calls(cluster) if "spawned" in c)
+    alive = [pid for pid in spawned if Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"]
+    for pid in alive:  # leave nothing behind if the assertion fails
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []
 
 
 def test_sweep_refuses_a_bad_config_before_creating_anything(cluster: Cluster) -> None:

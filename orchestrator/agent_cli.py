@@ -22,9 +22,7 @@ def agent(
 ) -> None:
     """Run a sweep's trials in this process, one after the other, up to --count (W&B's `wandb agent`).
 
-    Command sweeps run their program; --function runs a W&B-style function instead. Several agents, on this
-    machine or others, share one sweep's trials and never run one twice. Runs the scheduler and evaluator too,
-    unless another process leads them.
+    Agents share a sweep's trials, none twice; each also runs the scheduler and evaluator unless another leads.
     """
     from orchestrator.cli import err_console, report_spec_error
     from orchestrator.client import SweepClient

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.agent import Agent, AgentError, FunctionRunner, agent_sweep_spec, resolve_settings
-from orchestrator.settings import Settings
-from workers.wandb_shim.wandb._core import Binding, Config, Error, Run, Session, Summary, Unsupported, unsupported
+from orchestrator.settings import Settings as SweepqSettings
+from workers.wandb_shim.wandb._core import Binding, Config, Error, Run, Session, Settings, Summary, Unsupported, login
 
-__all__ = ["AgentError", "Config", "Error", "Run", "Summary", "Unsupported", "agent", "define_metric", "finish", "init",
-           "log", "save", "sweep"]
+__all__ = ["AgentError", "Config", "Error", "Run", "Settings", "Summary", "Unsupported", "agent", "define_metric",
+           "finish", "init", "log", "login", "save", "sweep"]
 
 
 def _print_row(values: dict[str, float], step: int | None) -> None:
@@ -42,7 +42,7 @@ define_metric = _session.define_metric
 
 def sweep(
     sweep: Mapping[str, Any] | Callable[[], Mapping[str, Any]], entity: str | None = None, project: str | None = None,
-    prior_runs: list[str] | None = None, *, settings: Settings | None = None,
+    prior_runs: list[str] | None = None, *, settings: SweepqSettings | None = None,
 ) -> str:
     """Create a sweep from a W&B sweep config (a dict, or a function returning one) for agents; returns its id."""
     from orchestrator.client import SweepClient
@@ -62,7 +62,7 @@ def sweep(
 
 def agent(
     sweep_id: str, function: Callable[[], Any] | None = None, entity: str | None = None, project: str | None = None,
-    count: int | None = None, *, settings: Settings | None = None,
+    count: int | None = None, *, settings: SweepqSettings | None = None,
 ) -> None:
     """Run up to `count` trials of the sweep here (all it has when count is None): `function` for each, or the
     sweep's program when no function is given. `sweep_id` may be W&B's "entity/project/id"."""
@@ -88,5 +88,3 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"{__name__}.{name}")
     return _session.attribute(name)
 
-
-_ = unsupported, Config, Summary, Error, Run, AgentError

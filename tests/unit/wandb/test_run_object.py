@@ -189,3 +189,11 @@ def test_orchestrator_wandb_is_the_same_api_and_refuses_what_it_lacks() -> None:
 
     assert callable(WandbCallback) and callable(WandbMetricsLogger)
     assert api.keras.WandbCallback is WandbCallback
+
+
+def test_run_login_and_settings_as_wandb_scripts_use_them() -> None:
+    s, _ = session()
+    assert s.attribute("run") is None  # `if wandb.run is None:` before init
+    run = s.init(settings=shim.Settings(start_method="thread"))
+    assert s.attribute("run") is run
+    assert shim.login() is True  # sweepq needs no login

@@ -18,10 +18,10 @@ import os
 import sys
 from typing import Any
 
-from ._core import Binding, Config, Error, Run, Session, Summary, Unsupported, unsupported
+from ._core import Binding, Config, Error, Run, Session, Settings, Summary, Unsupported, login
 
-__all__ = ["Config", "Error", "Run", "Summary", "Unsupported", "agent", "define_metric", "finish", "init", "log", "save",
-           "sweep"]
+__all__ = ["Config", "Error", "Run", "Settings", "Summary", "Unsupported", "agent", "define_metric", "finish", "init",
+           "log", "login", "save", "sweep"]
 __version__ = "0.0.0+sweepq"
 
 
@@ -89,5 +89,3 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"{__name__}.{name}")
     return _session.attribute(name)
 
-
-_ = unsupported, Config, Summary, Error

@@ -38,7 +38,6 @@ OFFERS: dict[str, str] = {
     "Html": "sweepq records numbers only; write HTML into run.dir",
     "plot": "sweepq's dashboard and `sweepq report` draw the sweep's charts",
     "Api": "sweepq's Python API: orchestrator.SweepClient / Sweep (trials(), best_trial(), metrics())",
-    "login": "sweepq needs no login; point SWEEPQ_REDIS_URL at your Redis",
     "alert": "watch the sweep with `sweepq status --watch` or the dashboard",
     "controller": "sweepq's scheduler is the controller: `sweepq scheduler`, or the one wandb.agent() starts",
 }
@@ -326,6 +325,18 @@ def dashboard_url() -> str:
     return os.environ.get(DASHBOARD_ENV, DEFAULT_DASHBOARD).rstrip("/")
 
 
+class Settings(dict):  # type: ignore[type-arg]
+    """wandb.Settings(...): accepted for wandb.init(settings=...); W&B's process and sync options mean nothing here."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(kwargs)
+
+
+def login(*args: Any, **kwargs: Any) -> bool:
+    """wandb.login(): sweepq needs no login (SWEEPQ_REDIS_URL says where the sweeps are), so it succeeds."""
+    return True
+
+
 INIT_RECORDED = {
     "job_type", "tags", "group", "notes", "dir", "reinit", "resume", "resume_from", "fork_from", "save_code", "mode",
     "anonymous", "allow_val_change", "force", "sync_tensorboard", "monitor_gym", "magic", "settings", "id", "tensorboard",
@@ -405,6 +416,8 @@ class Session:
             return self._preinit
         if name == "summary":
             return self.require("wandb.summary").summary
+        if name == "run":
+            return self.run
         if name.startswith("__"):
             raise AttributeError(name)
         raise unsupported(name)

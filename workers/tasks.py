@@ -151,7 +151,10 @@ def _end_earlier_attempt(w: WorkerState, sweep: str, trial: int, host: str) -> N
 
     Its group's guard dies with its worker (a parent-death signal); this covers a pid the kernel could not tell.
     """
-    record = w.ledger.trial(sweep, trial) or {}
+    try:
+        record = w.ledger.trial(sweep, trial) or {}
+    except redis.RedisError:  # best effort: the guard's parent-death signal is the main defence
+        return
     pgid = record.get("pgid")
     if isinstance(pgid, int) and record.get("worker") == host:
         kill_stale_group(pgid, f"{sweep}/{trial}")

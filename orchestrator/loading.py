@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,14 @@ from orchestrator.spec import SweepSpec
 
 # Union tags that pydantic puts into error locations but that mean nothing to a spec's author.
 _SILENT_LOC_PARTS = {"expression", "group", "python", "command", "[key]"}
+
+# Documented limits of a spec document (README, "Validating a spec"): each is far beyond any real sweep, and
+# together they keep `sweepq validate` under a second on anything it is handed.
+MAX_SPEC_BYTES = 1_000_000
+MAX_DEPTH = 50  # nested mappings and lists
+MAX_VALUES = 200_000  # values in the document, YAML aliases counted each time they are used
+MAX_INT = 2**63  # integers beyond 64 bits are refused (seeds, counts and choices all fit)
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -59,18 +68,85 @@ def problems_of(exc: ValidationError) -> list[Problem]:
     return list(seen.values())
 
 
-def read_document(path: str | Path) -> dict[str, Any]:
-    """Read a YAML (or JSON) spec file into a dict, refusing anything that is not a mapping."""
-    p = Path(path)
+def _text(p: Path) -> str:
+    """The file's text: at most MAX_SPEC_BYTES of UTF-8 (a byte-order mark is allowed)."""
     if not p.is_file():
         raise SpecError([Problem("", f"no such file: {p}")], str(p))
+    if p.stat().st_size > MAX_SPEC_BYTES:
+        raise SpecError([Problem("", f"the file is larger than {MAX_SPEC_BYTES:,} bytes; a spec is a few KB")], str(p))
+    data = p.read_bytes()
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problem = f"not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} (save the file as UTF-8)"
+        raise SpecError([Problem("", problem)], str(p)) from None
+
+
+def _parse_yaml(text: str) -> Any:
+    """YAML (or JSON) to Python, refusing nesting deeper than MAX_DEPTH before any recursive step sees it."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = f" (line {event.start_mark.line + 1})" if event.start_mark else ""
+                raise ValueError(f"nested deeper than {MAX_DEPTH} levels{line}")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml's when installed)
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (or JSON) spec file into a dict, refusing anything that is not a sane mapping."""
+    p = Path(path)
+    text = _text(p)
+    try:
+        doc = _parse_yaml(text)
     except yaml.YAMLError as exc:
         raise SpecError([Problem("", f"not valid YAML: {exc}")], str(p)) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # e.g. a date 2024-13-45
+        raise SpecError([Problem("", f"not a usable YAML document: {exc}")], str(p)) from None
     if not isinstance(doc, dict):
         raise SpecError([Problem("", "the file must hold a mapping (key: value pairs) at its top level")], str(p))
     return doc
+
+
+def _number_problem(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and not -MAX_INT < value < MAX_INT:
+        return f"the integer {str(value)[:12]}... ({len(str(abs(value)))} digits) is beyond 64 bits"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number (.inf and .nan are not allowed in a spec)"
+    return None
+
+
+def document_problems(doc: Mapping[str, Any]) -> list[Problem]:
+    """Refusals of the document as a whole: nesting beyond MAX_DEPTH, more than MAX_VALUES values, huge or
+    non-finite numbers. Iterative and bounded, so cyclic or alias-bomb documents end quickly too."""
+    problems: list[Problem] = []
+    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
+    seen = 0
+    while stack and len(problems) < 20:
+        path, value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return [*problems, Problem("", f"the spec holds more than {MAX_VALUES:,} values")]
+        if depth > MAX_DEPTH:
+            problems.append(Problem(path[:60] + "...", f"nested deeper than {MAX_DEPTH} levels"))
+            continue
+        if isinstance(value, Mapping):
+            items = [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list | tuple):
+            items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            reason = _number_problem(value)
+            if reason:
+                problems.append(Problem(path, reason))
+            continue
+        stack.extend((p, v, depth + 1) for p, v in reversed(items))
+    return problems
 
 
 def load_spec(source: str | Path | Mapping[str, Any] | SweepSpec, dialect: str = "auto") -> SweepSpec:
@@ -82,6 +158,9 @@ def load_spec(source: str | Path | Mapping[str, Any] | SweepSpec, dialect: str =
         return source
     origin = "" if isinstance(source, Mapping) else str(source)
     doc = dict(source) if isinstance(source, Mapping) else read_document(source)
+    problems = document_problems(doc)
+    if problems:
+        raise SpecError(problems, origin)
     from orchestrator.dialects import DIALECTS, detect
 
     chosen = detect(doc) if dialect == "auto" else dialect

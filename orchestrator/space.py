@@ -28,6 +28,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 EPS = 1e-12
 # exp() overflows a float past about 709: a loguniform bound this large is almost surely a value, not an exponent.
 MAX_EXPONENT = 700.0
+# Documented bounds (README, "Validating a spec"): a grid holds at most MAX_GRID_POINTS points (its size is
+# multiplied out, never enumerated, before it is refused), and choice(range(...)) at most MAX_RANGE_VALUES values.
+MAX_GRID_POINTS = 100_000
+MAX_RANGE_VALUES = 100_000
+# Quantiles at which computable() evaluates an expression: both ends, the middle and points in between.
+_PROBES = (0.0, EPS, 0.25, 0.5, 0.75, 1 - EPS, 0.999999999)
 _STD_NORMAL = NormalDist()
 
 
@@ -319,13 +325,52 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
 }
 
 
+def _integer(bound: Any) -> int:
+    if isinstance(bound, float) and math.isfinite(bound) and bound.is_integer():
+        return int(bound)
+    if isinstance(bound, bool) or not isinstance(bound, int):
+        raise ValueError(f"range bounds must be integers, got {bound!r}")
+    return bound
+
+
+def int_range(bounds: Any) -> list[int]:
+    """The values of range(*bounds), refused (ValueError) unless bounds are 1-3 integers giving 1..MAX_RANGE_VALUES."""
+    if not isinstance(bounds, list | tuple) or not 1 <= len(bounds) <= 3:
+        raise ValueError(f"range takes [stop], [start, stop] or [start, stop, step], got {bounds!r}")
+    ints = [_integer(b) for b in bounds]
+    if len(ints) == 3 and ints[2] == 0:
+        raise ValueError("range step must not be zero")
+    span = range(*ints)
+    count = max(0, -((span.start - span.stop) // span.step))  # len(span) without its overflow past 2**63
+    if not 1 <= count <= MAX_RANGE_VALUES:
+        many = f"{count:,}" if count < 10**12 else "more than 10**12"
+        raise ValueError(
+            f"range{str(tuple(ints))[:60]} gives {many} values; a choice takes 1 to {MAX_RANGE_VALUES:,} "
+            "(use randint or quniform for a wider integer range)"
+        )
+    return list(span)
+
+
 def _choice_values(arg: Any) -> Any:
     if isinstance(arg, Mapping) and set(arg) == {"range"}:
-        bounds = arg["range"]
-        if not isinstance(bounds, list | tuple) or not 1 <= len(bounds) <= 3:
-            raise ValueError("choice range takes [stop], [start, stop] or [start, stop, step]")
-        return list(range(*(int(b) for b in bounds)))
+        return int_range(arg["range"])
     return arg
+
+
+def computable(expr: Any) -> Any:
+    """Refuse an expression whose values overflow or are not finite (e.g. uniform(0, 1e308) with q 1e-308).
+
+    It evaluates the expression across [0, 1) and builds its Optuna view, so every sampler can draw from it.
+    """
+    try:
+        for u in _PROBES:
+            value = expr.from_unit(u)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"gives {value} at quantile {u:g}")
+        expr.optuna()
+    except (ArithmeticError, ValueError) as exc:
+        raise ValueError(f"{expr.describe()} cannot be computed: {exc} (the bounds or q are out of range)") from None
+    return expr
 
 
 def _positional(kind: str, args: Any) -> dict[str, Any]:
@@ -342,7 +387,7 @@ def _positional(kind: str, args: Any) -> dict[str, Any]:
 
 def _literal(node: ast.expr) -> Any:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
-        return list(range(*(int(_literal(a)) for a in node.args)))
+        return int_range([_literal(a) for a in node.args])
     return ast.literal_eval(node)
 
 
@@ -351,14 +396,14 @@ def parse_call(text: str) -> dict[str, Any]:
     try:
         node = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise ValueError(f"cannot parse expression {text!r}: {exc.msg}") from None
+        raise ValueError(f"cannot parse expression {text[:80]!r}: {exc.msg}") from None
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in POSITIONAL):
-        raise ValueError(f"{text!r} is not one of: {', '.join(POSITIONAL)} (written like uniform(0, 1))")
+        raise ValueError(f"{text[:80]!r} is not one of: {', '.join(POSITIONAL)} (written like uniform(0, 1))")
     try:
         args = [_literal(a) for a in node.args]
         kwargs = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"arguments of {text!r} must be literals: {exc}") from None
+        raise ValueError(f"arguments of {text[:80]!r} must be literals: {str(exc)[:200]}") from None
     kind = node.func.id
     if kind == "choice":
         values = args[0] if len(args) == 1 and isinstance(args[0], list) else args
@@ -394,8 +439,13 @@ class SearchSpace:
         return {n: e.sample(rng) for n, e in self.expressions.items()}
 
     def grid_size(self) -> int:
-        """The exact number of grid points; raises GridError naming the first non-enumerable parameter."""
-        return math.prod(len(v) for v in self._grid_axes())
+        """The exact number of grid points; raises GridError naming the first non-enumerable parameter, or
+        when the grid holds more than MAX_GRID_POINTS (sizes are multiplied, never enumerated)."""
+        size = math.prod(len(v) for v in self._grid_axes())
+        if size > MAX_GRID_POINTS:
+            raise GridError(f"the grid has {size:,} points, more than the limit of {MAX_GRID_POINTS:,}: "
+                            "use fewer values, or random/bayesian/sobol sampling")
+        return size
 
     def grid(self) -> Iterator[dict[str, Any]]:
         """Every grid point once, the last parameter varying fastest."""

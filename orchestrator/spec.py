@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrator.space import GridError, SearchSpace, coerce_expression
+from orchestrator.space import GridError, SearchSpace, coerce_expression, computable
 from orchestrator.space_wandb import AnyExpression as Expression
 
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$"  # a dotted name is a nested parameter, as W&B allows
@@ -127,7 +127,7 @@ def _param_kind(v: Any) -> str:
 
 
 ParamNode = Annotated[
-    Annotated[Annotated[Expression, BeforeValidator(coerce_expression)], Tag("expression")]
+    Annotated[Annotated[Expression, BeforeValidator(coerce_expression), AfterValidator(computable)], Tag("expression")]
     | Annotated[ParameterGroup, Tag("group")],
     Discriminator(_param_kind),
 ]

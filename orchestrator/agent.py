@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -249,23 +250,29 @@ class Agent:
     def run(self) -> Counter[str]:
         """Run trials until `count` of them ran, the sweep ended, or Ctrl-C; returns how many ended how."""
         with Services(self.settings), self.app.connection_for_read() as conn:
-            while self.count is None or self.ran < self.count:
-                if getattr(self.runner, "interrupted", False):
-                    break
-                try:
-                    message = conn.default_channel.basic_get(self.queue, no_ack=False)
-                except Exception as exc:  # Redis away for a moment: wait and try again
-                    log.warning("cannot read queue %s: %s", self.queue, exc)
-                    time.sleep(1.0)
-                    conn.ensure_connection(max_retries=None)
-                    continue
-                if message is None:
-                    if self._ended():
-                        break
-                    time.sleep(self.poll)
-                    continue
-                self._handle(message)
+            try:
+                self._loop(conn)
+            except KeyboardInterrupt:  # Ctrl-C while waiting for a trial: the agent ends, as W&B's does
+                print("sweepq agent: interrupted", file=sys.stderr, flush=True)
         return self.statuses
+
+    def _loop(self, conn: Any) -> None:
+        while self.count is None or self.ran < self.count:
+            if getattr(self.runner, "interrupted", False):
+                return
+            try:
+                message = conn.default_channel.basic_get(self.queue, no_ack=False)
+            except Exception as exc:  # Redis away for a moment: wait and try again
+                log.warning("cannot read queue %s: %s", self.queue, exc)
+                time.sleep(1.0)
+                conn.ensure_connection(max_retries=None)
+                continue
+            if message is None:
+                if self._ended():
+                    return
+                time.sleep(self.poll)
+                continue
+            self._handle(message)
 
     def _ended(self) -> bool:
         try:
@@ -304,4 +311,6 @@ class Agent:
             self._ack(message)
         if "dropped" not in result:
             self.statuses[str(result["status"])] += 1
-            log.info("%s #%s: %s (%s)", self.sweep_id, kwargs["trial"], result["status"], result.get("value"))
+            value = f", value {result['value']:.6g}" if isinstance(result.get("value"), (int, float)) else ""
+            print(f"sweepq agent: trial {self.sweep_id}/{kwargs['trial']} {result['status']}{value}", file=sys.stderr,
+                  flush=True)

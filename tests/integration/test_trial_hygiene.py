@@ -190,3 +190,18 @@ def test_a_worker_shut_down_under_a_trial_leaves_no_process_behind(cluster: Clus
         worker.send_signal(sig)  # a second Ctrl-C: do not wait for the running trial
     worker.wait(timeout=30)
     assert_all_gone(pids, within=2)
+
+
+def test_a_10_mb_output_line_is_logged_but_neither_parsed_nor_kept_whole_in_the_record(cluster: Cluster) -> None:
+    cluster.scheduler()
+    cluster.worker(concurrency=1)
+    script = cluster.tmp / "long.py"
+    script.write_text("print('score=0.25')\nprint('score=' + '9' * 10_000_000)\nprint('w' * 10_000_000)\nprint('score=0.5')\n")
+    sweep = cluster.client.submit(cluster.spec(trial={"command": ["${interpreter}", str(script)]}, limits={"max_total_runs": 1}))
+    assert sweep.wait(timeout=120, progress=False)["status"] == "completed", sweep.trials()
+    [trial] = sweep.trials()
+    assert trial["value"] == 0.5 and trial["reports"] == 2  # the over-long metric line was not a report
+    assert len(trial["log_tail"]) == 4 and all(len(line) < 2100 for line in trial["log_tail"])
+    assert trial["log_tail"][0] == "score=0.25" and trial["log_tail"][3] == "score=0.5"
+    log = (cluster.tmp / "artifacts" / sweep.id / "trial-0" / "output.log").read_text()
+    assert len(log) > 20_000_000  # the log keeps everything

@@ -51,15 +51,20 @@ def on_shared(run: Callable[[Cluster], Audit]) -> Scenario:
     return go
 
 
-def redis_restart(_: str, tmp: Path) -> Audit:
-    server = PrivateRedis(tmp / "redis", appendonly=True)
-    server.start()
-    cluster = Cluster(server.url, tmp)
-    try:
-        return redis_outage(cluster, server)
-    finally:
-        cluster.close()
-        server.kill()
+def redis_restart(down_s: float, lease_s: float) -> Scenario:
+    """Redis SIGKILLed mid-sweep and started again `down_s` later (a private server with AOF on)."""
+
+    def go(_: str, tmp: Path) -> Audit:
+        server = PrivateRedis(tmp / "redis", appendonly=True)
+        server.start()
+        cluster = Cluster(server.url, tmp)
+        try:
+            return redis_outage(cluster, server, down_s=down_s, lease_s=lease_s)
+        finally:
+            cluster.close()
+            server.kill()
+
+    return go
 
 
 def netns_partition(_: str, tmp: Path) -> Audit:
@@ -80,7 +85,8 @@ SCENARIOS: dict[str, Scenario] = {
     "pool-child": on_shared(pool_child_kill),
     "scheduler": on_shared(scheduler_kill),
     "evaluator": on_shared(evaluator_kill),
-    "redis": redis_restart,
+    "redis": redis_restart(down_s=8, lease_s=20),
+    "redis-30s": redis_restart(down_s=30, lease_s=60),  # the issue's target, with the default lease
     "stale": on_shared(lambda c: stale_attempt(c)[0]),
     "partition": netns_partition,
 }
@@ -127,7 +133,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="the shared server (most faults)")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=160)
     results = {}
     for name in args.only.split(","):
         console.log(f"fault {name}: {args.runs} run(s)")

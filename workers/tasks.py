@@ -102,15 +102,21 @@ class Heartbeat(threading.Thread):
 
 
 def run_trial(
-    settings: Settings, task_id: str, node: str | None, sweep: str, trial: int, attempt: int, runner: Runner | None = None
+    settings: Settings, task_id: str, node: str | None, sweep: str, trial: int, attempt: int, runner: Runner | None = None,
+    queue: str | None = None,
 ) -> dict[str, Any]:
     """Run one attempt of one trial, or drop the message when the trial is not this attempt's to run.
 
-    `runner` replaces the spec's runner (an agent runs a function defined in its own process this way)."""
+    `runner` replaces the spec's runner (an agent runs a function defined in its own process this way); `queue` is
+    the queue the message came from: one that is not the sweep's (a forged or misrouted message) is dropped."""
     w = state(settings)
     spec = retry_redis(lambda: w.spec(sweep), _outage, time.monotonic() + settings.lease_seconds)
     if spec is None:
         return {"dropped": f"unknown sweep {sweep}"}
+    if queue is not None and queue != spec.resources.effective_queue:
+        log.warning("dropping %s #%s: delivered on queue %r, the sweep's queue is %r", sweep, trial, queue,
+                    spec.resources.effective_queue)
+        return {"dropped": f"wrong queue {queue!r}"}
     host = node or socket.gethostname()
     owner = f"{host}/{os.getpid()}/{task_id}"
     gpu = os.environ.get("CUDA_VISIBLE_DEVICES") if gpu_slots() else None
@@ -264,7 +270,8 @@ def register(app: Celery, settings: Settings) -> None:
     @app.task(name=TRIAL_TASK, bind=True, ignore_result=True, acks_late=True)  # type: ignore[untyped-decorator]
     def trial_task(self: Any, sweep: str, trial: int, attempt: int = 1, params: Any = None, name: str = "") -> Any:
         """params and name are for Flower's eyes only: the worker reads both from the ledger."""
-        return run_trial(settings, self.request.id, self.request.hostname, sweep, trial, attempt)
+        queue = (self.request.delivery_info or {}).get("routing_key")  # the queue it came from (direct routing)
+        return run_trial(settings, self.request.id, self.request.hostname, sweep, trial, attempt, queue=queue)
 
     @signals.task_revoked.connect(weak=False, dispatch_uid=f"sweepq-revoked-{id(app)}")  # type: ignore[untyped-decorator]
     def _revoked(sender: Any = None, request: Any = None, **_: Any) -> None:

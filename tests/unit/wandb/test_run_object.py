@@ -154,8 +154,16 @@ def test_shim_prints_committed_steps_and_explicit_summary_last(capsys: pytest.Ca
     run = shim.Run(Binding(emit=shim._line, on_finish=shim._final_summary), None, None, None)
     run.log({"acc": 0.5})
     run.summary["acc"] = 0.9
+    run.summary["loss"] = 0.25
     run.finish()
-    assert capsys.readouterr().out.splitlines() == ["sweepq: loss=0.5 acc=nan step=3", "sweepq: acc=0.5", "sweepq: acc=0.9"]
+    assert capsys.readouterr().out.splitlines() == [
+        "sweepq: loss=0.5 acc=nan step=3", "sweepq: acc=0.5", "sweepq: acc=0.9 loss=0.25"
+    ]
+    same = shim.Run(Binding(emit=shim._line, on_finish=shim._final_summary), None, None, None)
+    same.log({"acc": 0.5})
+    same.summary["acc"] = 0.5  # what it logged last: no further report
+    same.finish()
+    assert capsys.readouterr().out.splitlines() == ["sweepq: acc=0.5"]
 
 
 def test_keras_callbacks_log_each_epoch_without_keras() -> None:

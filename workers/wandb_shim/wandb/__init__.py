@@ -36,7 +36,7 @@ def _line(values: dict[str, float], step: int | None) -> None:
 
 def _final_summary(run: Run) -> None:
     """Summary values the script set, reported last so that they are the trial's final values (W&B's ranking)."""
-    explicit = run.explicit_summary()
+    explicit = run.explicit_summary(changed_only=True)
     if explicit:
         _line(explicit, run.step if run._explicit_step else None)
 

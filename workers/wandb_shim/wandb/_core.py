@@ -120,10 +120,10 @@ class Summary(dict):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__()
-        self.explicit: set[str] = set()
+        self.explicit: dict[str, None] = {}  # the keys the script set, in order
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.explicit.add(key)
+        self.explicit[key] = None
         super().__setitem__(key, value)
 
     def update(self, other: Any = (), **kwargs: Any) -> None:  # type: ignore[override]
@@ -183,6 +183,7 @@ class Run:
         self._explicit_step = False
         self._metrics: dict[str, _MetricDef] = {}
         self._seen: dict[str, list[float]] = {}
+        self._logged: dict[str, float] = {}  # each metric's last logged value
         self._finished = False
 
     # -- logging ---------------------------------------------------------------------------------------
@@ -213,6 +214,7 @@ class Run:
         numbers = {k: n for k, n in ((k, as_number(v)) for k, v in row.items()) if n is not None}
         for key, value in row.items():
             self._summarize(key, value)
+        self._logged.update(numbers)
         step = self._row_step(numbers)
         self.step += 1
         if numbers:
@@ -305,9 +307,11 @@ class Run:
         if self._binding.on_finish is not None:
             self._binding.on_finish(self)
 
-    def explicit_summary(self) -> dict[str, float]:
-        """Numeric summary values the script set itself (run.summary[k] = v), which W&B ranks a run by."""
-        return {k: n for k in self.summary.explicit if (n := as_number(self.summary.get(k))) is not None}
+    def explicit_summary(self, changed_only: bool = False) -> dict[str, float]:
+        """Numeric summary values the script set itself (run.summary[k] = v), which W&B ranks a run by; with
+        changed_only, those that differ from the metric's last logged value (the others need no report)."""
+        values = {k: n for k in self.summary.explicit if (n := as_number(self.summary.get(k))) is not None}
+        return {k: v for k, v in values.items() if not changed_only or self._logged.get(k) != v}
 
     def __enter__(self) -> Run:
         return self

@@ -12,7 +12,7 @@ import yaml
 
 from tests.integration.conftest import Cluster
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 SWEEPQ = [sys.executable, "-m", "orchestrator.cli"]
 
 

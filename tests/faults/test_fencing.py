@@ -175,3 +175,13 @@ def test_a_lost_lease_interrupts_a_python_trial_that_never_reports(cluster: Clus
     wait_until(lambda: any(t["status"] == "running" and t["number"] != first["number"] for t in ledger.trials(sweep.id)),
                15, "the other trial to start on the freed pool process")
     assert (ledger.trial(sweep.id, first["number"]) or {}).get("status") == "running"  # its outcome was not written
+
+
+def test_a_claim_whose_reply_was_lost_is_returned_to_its_owner_and_refused_to_others(
+    store: tuple[redis.Redis, Ledger],
+) -> None:
+    _, ledger = store
+    start(ledger, "host-a/1/task-1")
+    again = ledger.claim(SWEEP, 0, 1, "host-a/1/task-1", 5.0, {"status": "running"})  # the retried claim
+    assert again == ({"x": 1}, None)
+    assert ledger.claim(SWEEP, 0, 1, "host-b/2/task-9", 5.0, {"status": "running"}) == -1  # a duplicate message

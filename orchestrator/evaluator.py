@@ -23,6 +23,7 @@ import redis
 
 from orchestrator.metrics_table import MetricTable
 from orchestrator.policies import Decision, Policy, create_policy
+from orchestrator.policies.incremental import decide
 from orchestrator.settings import Settings
 from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import dumps
@@ -133,7 +134,8 @@ class Evaluator:
             if spec.early_termination.policy == "none" or spec.metric is None:
                 self.ignored.add(sweep_id)
                 continue
-            self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name))
+            table = MetricTable(spec.metric.name, spec.metric.goal)
+            self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), table)
             self._warm(watch)
             self._catch_up(watch)
 
@@ -146,7 +148,7 @@ class Evaluator:
             pipe.hget(self.keys.trial(watch.sweep_id, n), "status")
         for n, status in zip(numbers, pipe.execute(), strict=True):
             if status is not None and json.loads(text(status)) not in ("queued", "running"):
-                watch.table.finished.add(n)
+                watch.table.finish(n)
 
     def _catch_up(self, watch: Watch) -> None:
         """Rebuild the table from the stream: acknowledged entries silently, pending ones evaluated again."""
@@ -185,7 +187,7 @@ class Evaluator:
                 interval = watch.table.add(ids[report.trial], 1, report.values)
                 if interval is not None and (report.trial, interval) in stops:
                     watch.table.stop(ids[report.trial], interval)
-            watch.table.finished.update(ids.values())
+            watch.table.finish(*ids.values())
 
     def _stop_decisions(self, sweep_id: str) -> list[dict[str, Any]]:
         docs = [json.loads(v) for v in self.client.hvals(self.keys.decisions(sweep_id))]
@@ -236,7 +238,7 @@ class Evaluator:
             watch.table.stop(report.trial, interval)
 
     def _decide(self, watch: Watch, report: Report, interval: int) -> None:
-        decision = watch.policy.decide(watch.table.view(), report.trial, interval)
+        decision = decide(watch.policy, watch.table.index, report.trial, interval)  # O(log trials): read from the index
         self._record(watch, report.attempt, decision)
         if decision.stop:
             watch.table.stop(report.trial, interval)

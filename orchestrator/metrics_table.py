@@ -4,25 +4,42 @@ Each trial's curve is its primary-metric values in report order for its current 
 starts a new curve). Once a trial is stopped at interval N, later values it reported before it saw the stop
 are kept in the stream and ledger but not in the table, so every decision is a function of what each run had
 reported up to its own decision points, not of how quickly a stopped trial noticed.
+
+The curves live in a `CurveIndex`, which keeps the per-interval order statistics the policies read, so a
+decision does not rebuild the table (`orchestrator.policies.incremental.decide(policy, table.index, ...)`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.policies.base import Curve
+from orchestrator.policies.base import Curve, Goal
+from orchestrator.policies.incremental.index import CurveIndex
 from orchestrator.store.codec import metric_float
 
 
 @dataclass
 class MetricTable:
     metric: str
-    curves: dict[int, list[float]] = field(default_factory=dict)
+    goal: Goal = "maximize"
     attempts: dict[int, int] = field(default_factory=dict)
     stopped_at: dict[int, int] = field(default_factory=dict)
-    finished: set[int] = field(default_factory=set)
+    _finished: set[int] = field(default_factory=set)
+    index: CurveIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = CurveIndex(self.goal)
+
+    @property
+    def curves(self) -> Mapping[int, Sequence[float]]:
+        return self.index.curves
+
+    @property
+    def finished(self) -> frozenset[int]:
+        """Trials whose current attempt ended (read-only: mark them with `finish`, which updates the index)."""
+        return frozenset(self._finished)
 
     def add(self, trial: int, attempt: int, values: Mapping[str, Any]) -> int | None:
         """Take one report; returns the interval it completes, or None if it adds nothing to the curve."""
@@ -34,19 +51,24 @@ class MetricTable:
             return None  # a late report of an attempt that was retried
         if current is None or attempt > current:
             self.attempts[trial] = attempt
-            self.curves[trial] = []
+            self.index.reset(trial)
             self.stopped_at.pop(trial, None)
-            self.finished.discard(trial)
+            self._finished.discard(trial)
         if trial in self.stopped_at:
             return None
-        curve = self.curves[trial]
-        curve.append(value)
-        return len(curve)
+        return self.index.append(trial, value)
 
     def stop(self, trial: int, interval: int) -> None:
         """The trial was stopped at `interval`: its curve ends there."""
         self.stopped_at.setdefault(trial, interval)
-        del self.curves[trial][interval:]
+        self.index.truncate(trial, interval)
+        self.index.end(trial)
+
+    def finish(self, *trials: int) -> None:
+        """These trials' current attempts ended (a finished run: exclude_finished_jobs leaves it out)."""
+        for trial in trials:
+            self._finished.add(trial)
+            self.index.end(trial)
 
     def view(self) -> dict[int, Curve]:
-        return {n: Curve(values, n in self.finished or n in self.stopped_at) for n, values in self.curves.items()}
+        return self.index.view()

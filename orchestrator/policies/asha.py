@@ -40,9 +40,17 @@ class Asha:
             (clean(c.values[interval - 1], self.goal) for c in table.values() if len(c.values) >= interval),
             reverse=self.goal == "maximize",
         )
-        keep = max(int(len(values) // self.reduction_factor), 1)
-        threshold = values[keep - 1]
+        threshold = values[self.keep(len(values)) - 1]
         mine = clean(table[trial].values[interval - 1], self.goal)
+        return self.judge(trial, interval, mine, threshold, len(values))
+
+    def keep(self, count: int) -> int:
+        """How many of the `count` values at a rung continue: floor(count / reduction_factor), at least 1."""
+        return max(int(count // self.reduction_factor), 1)
+
+    def judge(self, trial: int, interval: int, mine: float, threshold: float, count: int) -> Decision:
+        """The decision for the trial's value `mine` at a rung whose keep-th best of `count` values is `threshold`."""
+        keep = self.keep(count)
         stop = mine < threshold if self.goal == "maximize" else mine > threshold
-        reason = f"rung at step {interval}: {'not ' if stop else ''}in the top {keep} of {len(values)} values"
+        reason = f"rung at step {interval}: {'not ' if stop else ''}in the top {keep} of {count} values"
         return Decision(trial, interval, stop, finite_or_none(mine), finite_or_none(threshold), reason)

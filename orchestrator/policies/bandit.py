@@ -33,6 +33,10 @@ class Bandit:
     def decide(self, table: Table, trial: int, interval: int) -> Decision:
         mine = best(table[trial].values[:interval], self.goal)
         overall = best([best(c.values[:interval], self.goal) for c in table.values() if c.values], self.goal)
+        return self.judge(trial, interval, mine, overall)
+
+    def judge(self, trial: int, interval: int, mine: float, overall: float) -> Decision:
+        """The decision for best(r, N) = mine against B = overall (shared with the incremental version)."""
         limit = self.threshold(overall)
         stop = mine < limit if self.goal == "maximize" else mine > limit
         slack = f"slack_factor {self.slack_factor}" if self.slack_factor is not None else f"slack_amount {self.slack_amount}"

@@ -90,8 +90,17 @@ def best(values: Sequence[float], goal: Goal) -> float:
 
 
 def mean(values: Sequence[float], goal: Goal) -> float:
+    """The average (NaN as the worst). An average of both infinities is undefined, so it counts as the worst too;
+    finite values whose sum overflows are averaged after scaling (math.fsum raises on both)."""
     cleaned = [clean(v, goal) for v in values]
-    return math.fsum(cleaned) / len(cleaned) if cleaned else worst(goal)
+    if not cleaned:
+        return worst(goal)
+    try:
+        return math.fsum(cleaned) / len(cleaned)
+    except ValueError:  # -inf + inf
+        return worst(goal)
+    except OverflowError:
+        return math.fsum(v / len(cleaned) for v in cleaned)
 
 
 def finite_or_none(x: float) -> float | None:

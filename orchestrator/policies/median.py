@@ -21,11 +21,14 @@ class Median:
 
     def decide(self, table: Table, trial: int, interval: int) -> Decision:
         averages = [mean(c.values[:interval], self.goal) for c in table.values() if len(c.values) >= interval]
-        m = statistics.median(averages)
         mine = best(table[trial].values[:interval], self.goal)
+        return self.judge(trial, interval, mine, statistics.median(averages), len(averages))
+
+    def judge(self, trial: int, interval: int, mine: float, m: float, count: int) -> Decision:
+        """The decision for best(r, N) = mine against the median m of `count` running averages."""
         stop = better(m, mine, self.goal)
         reason = (
             f"best {mine:.6g} {'worse than' if stop else 'not worse than'} the median {m:.6g} "
-            f"of {len(averages)} running averages at interval {interval}"
+            f"of {count} running averages at interval {interval}"
         )
         return Decision(trial, interval, stop, finite_or_none(mine), finite_or_none(m), reason)

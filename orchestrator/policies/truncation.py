@@ -32,11 +32,20 @@ class Truncation:
             if len(c.values) >= interval and (n == trial or not (self.exclude_finished_jobs and c.finished))
         }
         count = len(ranked)
-        k = math.floor(self.truncation_percentage / 100 * count)
+        k = self.cut(count)
         mine = ranked[trial]
         ahead = sum(better(v, mine, self.goal) for n, v in ranked.items() if n != trial)
-        stop = k > 0 and ahead >= count - k
         worst_kept = sorted(ranked.values(), reverse=self.goal == "maximize")[count - k - 1] if 0 < k < count else None
+        return self.judge(trial, interval, mine, count, ahead, worst_kept)
+
+    def cut(self, count: int) -> int:
+        """How many of `count` ranked runs are the worst X percent: floor(X/100 * count)."""
+        return math.floor(self.truncation_percentage / 100 * count)
+
+    def judge(self, trial: int, interval: int, mine: float, count: int, ahead: int, worst_kept: float | None) -> Decision:
+        """The decision for a run with `ahead` of `count` ranked runs strictly better (worst_kept: the last kept)."""
+        k = self.cut(count)
+        stop = k > 0 and ahead >= count - k
         reason = (
             f"rank {ahead + 1} of {count} by best value (the worst {k} = {self.truncation_percentage}% are stopped)"
         )

@@ -300,13 +300,13 @@ class Agent:
             message.ack()
             return
         _, kwargs, _ = message.decode()
-        if kwargs.get("sweep") != self.sweep_id:
-            message.requeue()  # not ours (a queue shared by hand): leave it for its own agents
-            time.sleep(self.poll)
+        if kwargs.get("sweep") != self.sweep_id:  # each agent sweep has a queue of its own: forged or misrouted
+            log.warning("dropping a message for sweep %r found on %s's queue", kwargs.get("sweep"), self.sweep_id)
+            self._ack(message)
             return
         try:
             result = run_trial(self.settings, str(headers.get("id")), self.node, self.sweep_id, int(kwargs["trial"]),
-                               int(kwargs.get("attempt", 1)), runner=self.runner)
+                               int(kwargs.get("attempt", 1)), runner=self.runner, queue=self.queue)
         finally:
             self._ack(message)
         if "dropped" not in result:

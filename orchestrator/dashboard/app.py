@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -62,6 +63,15 @@ def create_dashboard(client: SweepClient, *, allow_cancel: bool = False, where: 
         sweep.cancel()
         return JSONResponse({"ok": True})
 
+    async def trial_image(request: Request) -> Response:
+        """An image a trial logged (Run.log_image), from its folder's images/; nothing else is served."""
+        record = client.ledger.trial(request.path_params["sweep_id"], int(request.path_params["number"])) or {}
+        folder = Path(str(record.get("output_dir") or "")) / "images"
+        target = (folder / request.path_params["name"]).resolve()
+        if not record.get("output_dir") or target.parent != folder.resolve() or not target.is_file():
+            return JSONResponse({"error": "no such image"}, status_code=404)
+        return FileResponse(target)
+
     async def plotly_js(request: Request) -> Response:
         return FileResponse(plotly_js_path(), media_type="text/javascript")
 
@@ -74,6 +84,7 @@ def create_dashboard(client: SweepClient, *, allow_cancel: bool = False, where: 
         Route("/api/sweeps/{sweep_id}", sweep_json),
         Route("/api/sweeps/{sweep_id}/cancel", cancel, methods=["POST"]),
         Route("/sweeps/{sweep_id}", sweep_html),
+        Route("/sweeps/{sweep_id}/trials/{number:int}/images/{name}", trial_image),
         Route("/static/plotly.min.js", plotly_js),
         Route("/static/sweepq.js", page_js),
     ]

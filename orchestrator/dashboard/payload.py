@@ -30,6 +30,7 @@ def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] 
     axes2 = list(axes2) or figures.default_axes(trials, 2, preferred)
     axes3 = list(axes3) or figures.default_axes(trials, 3, preferred)
     best = sweep.best_trial()
+    images = _images(sweep) if getattr(spec.trial, "per_trial_workdir", False) else {}
     return {
         "status": status,
         "elapsed": _elapsed(status),
@@ -40,7 +41,7 @@ def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] 
         "params": figures.param_names(trials),
         "axes2": axes2,
         "axes3": axes3,
-        "trials": [_row(t) for t in trials],
+        "trials": [{**_row(t), "images": images.get(t["number"], [])} for t in trials],
         "decisions": sweep.decisions(),
         "best": None if best is None or ranking is None else {"number": best["number"], "value": ranking.score(best),
                                                               "params": best["params"]},
@@ -52,6 +53,16 @@ def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] 
             "importance": figures.importance_chart(weights),
         },
     }
+
+
+def _images(sweep: Sweep) -> dict[int, list[str]]:
+    """The images each trial of a HyperDrive-style sweep logged (`Run.log_image`), by trial number."""
+    out: dict[int, list[str]] = {}
+    for record in sweep.client.ledger.trials(sweep.id):
+        logged = record.get("logged")
+        images = logged.get("images") if isinstance(logged, dict) else None
+        out[record["number"]] = [p for paths in (images or {}).values() for p in paths]
+    return out
 
 
 def _elapsed(status: dict[str, Any]) -> float:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from orchestrator.dashboard.app import create_dashboard
+from orchestrator.dashboard.payload import sweep_payload
 from orchestrator.hyperdrive import (
     Experiment,
     GridParameterSampling,
@@ -71,6 +75,39 @@ def test_parallel_children_keep_their_own_outputs_and_everything_they_log(cluste
     assert "Completed" in repr(best) and child.id in repr(best)
     with pytest.raises(NotInSweepq, match="register_model"):
         best.register_model(model_name="m", model_path="outputs/model.pkl")
+
+    # the dashboard's trial view shows the logged images, served from the trial's images/ only
+    payload = sweep_payload(cluster.client.sweep(parent.id))
+    assert [t["images"] for t in payload["trials"]] == [["images/loss_chart.png"], ["images/loss_chart.png"]]
+    app = create_dashboard(cluster.client)
+    status, body = asgi_get(app, f"/sweeps/{parent.id}/trials/1/images/loss_chart.png")
+    assert status == 200 and body == (Path(child._trial()["output_dir"]) / "images" / "loss_chart.png").read_bytes()
+    assert body.startswith(b"\x89PNG")
+    assert asgi_get(app, f"/sweeps/{parent.id}/trials/1/images/..")[0] == 404  # nothing outside images/
+    assert asgi_get(app, f"/sweeps/{parent.id}/trials/1/images/missing.png")[0] == 404
+
+
+def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
+    """GET through the ASGI app itself (no HTTP client library needed)."""
+    sent: list[dict[str, Any]] = []
+    requested: list[bool] = []
+
+    async def receive() -> dict[str, Any]:
+        if requested:  # the request was read: wait (for a disconnect) until the response is sent and this is cancelled
+            await asyncio.Event().wait()
+        requested.append(True)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    raw = path.encode()
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
+             "raw_path": raw, "root_path": "", "query_string": b"", "headers": [], "server": ("test", 80),
+             "client": ("test", 1)}
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
 def test_a_resumed_child_run_reads_its_checkpoint(cluster: Cluster) -> None:

@@ -28,7 +28,10 @@
     const body = table.tBodies[0];
     body.replaceChildren(...rows.map((cells) => {
       const tr = el("tr");
-      cells.forEach(([text, cls]) => tr.appendChild(el("td", text, cls)));
+      cells.forEach(([text, cls]) => {
+        if (text instanceof Node) { const td = el("td", "", cls); td.appendChild(text); tr.appendChild(td); }
+        else tr.appendChild(el("td", text, cls));
+      });
       return tr;
     }));
   }
@@ -71,14 +74,28 @@
   function renderTrials(p) {
     const table = document.getElementById("trials");
     const head = el("tr");
-    ["#", "status", p.metric, "best", ...p.params, "reports", "seconds", "worker", "error"]
+    const images = location.protocol.startsWith("http") && p.trials.some((t) => (t.images || []).length);
+    ["#", "status", p.metric, "best", ...p.params, "reports", "seconds", "worker", "error", ...(images ? ["images"] : [])]
       .forEach((h) => head.appendChild(el("th", h)));
     table.tHead.replaceChildren(head);
     fillBody(table, p.trials.map((t) => [
       [t.number], [t.status, "status-" + t.status], [fmt(t.value)], [fmt(t.best)],
       ...p.params.map((n) => [fmt(t.params[n])]),
       [t.reports], [t.seconds === null ? "" : t.seconds.toFixed(1)], [t.worker], [(t.error || "").split("\n").pop()],
+      ...(images ? [[trialImages(p, t)]] : []),
     ]));
+  }
+
+  function trialImages(p, t) {  // the images a trial logged (Run.log_image), served by the live dashboard
+    const box = el("span");
+    (t.images || []).forEach((path) => {
+      const href = `/sweeps/${encodeURIComponent(p.status.id)}/trials/${t.number}/images/` +
+        encodeURIComponent(path.split("/").pop());
+      const a = el("a"); a.href = href; a.target = "_blank";
+      const img = el("img"); img.src = href; img.alt = path; img.style.height = "48px";
+      a.appendChild(img); box.appendChild(a);
+    });
+    return box;
   }
 
   function renderAxes(p, opts) {

@@ -13,6 +13,7 @@ import pytest
 from orchestrator.dashboard.app import create_dashboard
 from orchestrator.dashboard.payload import sweep_payload
 from orchestrator.hyperdrive import (
+    ActivityFailedException,
     Experiment,
     GridParameterSampling,
     HyperDriveConfig,
@@ -75,6 +76,11 @@ def test_parallel_children_keep_their_own_outputs_and_everything_they_log(cluste
     assert "Completed" in repr(best) and child.id in repr(best)
     with pytest.raises(NotInSweepq, match="register_model"):
         best.register_model(model_name="m", model_path="outputs/model.pkl")
+    assert parent.get_hyperparameters() == {children[0].id: '{"seed-value": 0.25}', child.id: '{"seed-value": 0.5}'}
+    assert [r["run_id"] for r in parent.get_children_sorted_by_primary_metric(top=1)] == [child.id]
+    assert [c.id for c in parent.get_children(status="Completed")] == [children[0].id, child.id]
+    assert [r.id for r in experiment.get_runs()] == [parent.id]
+    assert experiment.workspace.get_run(child.id).get_metrics("converged") == {"converged": True}
 
     # the dashboard's trial view shows the logged images, served from the trial's images/ only
     payload = sweep_payload(cluster.client.sweep(parent.id))
@@ -141,6 +147,10 @@ def test_a_sweep_without_a_completed_child_has_no_best_run(cluster: Cluster) -> 
         warnings.simplefilter("always")
         assert run.get_best_run_by_primary_metric() is None
     assert any("no completed child run" in str(w.message) for w in caught)
+    single = Experiment(Workspace(cluster.client), "broken").submit(src)
+    with pytest.raises(ActivityFailedException, match="failed"):
+        single.wait_for_completion()
+    assert single.get_status() == "Failed" and "error" in single.get_details()
 
 
 def test_a_python_function_trial_logs_through_the_same_run_context(cluster: Cluster) -> None:

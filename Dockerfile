@@ -1,4 +1,4 @@
-# One image for every sweepq process: scheduler, cpu/gpu workers and Flower (see compose.yaml).
+# One image for every sweepq process: scheduler, cpu/gpu workers, Flower and the dashboard (see compose.yaml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -308,9 +308,43 @@ from orchestrator.agent_cli import agent as _agent  # noqa: E402  - `sweepq agen
 app.command(name="agent")(_agent)
 
 
+REDIS_UNAVAILABLE = 3  # exit code: Redis cannot be reached, or refuses sweepq's credentials
+
+
+def redis_failure(exc: BaseException) -> str | None:
+    """One line for a Redis that cannot be reached or refuses the credentials, found anywhere in exc's chain."""
+    import redis
+    from redis.exceptions import AuthorizationError, NoPermissionError
+
+    from orchestrator.local import redacted
+
+    where = redacted(os.environ.get("SWEEPQ_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, redis.AuthenticationError | AuthorizationError | NoPermissionError):
+            return f"Redis at {where} refused sweepq's credentials ({cur}): check SWEEPQ_REDIS_PASSWORD, " \
+                   "SWEEPQ_REDIS_USERNAME or the URL"
+        if isinstance(cur, redis.ConnectionError | redis.TimeoutError):
+            return f"cannot reach Redis at {where} ({cur}): check SWEEPQ_REDIS_URL or --redis, and that it runs"
+        broker = sys.modules.get("kombu.exceptions")
+        if broker is not None and isinstance(cur, broker.OperationalError):
+            return f"cannot reach the broker at {where} ({cur})"
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unreachable Redis or refused credentials give one line and exit 3."""
+    try:
+        app()
+    except Exception as exc:
+        reason = redis_failure(exc)
+        if reason is None:
+            raise
+        err_console.print(f"[bold red]sweepq[/]: {escape(reason)}", highlight=False)
+        raise SystemExit(REDIS_UNAVAILABLE) from None
 
 
 if __name__ == "__main__":

@@ -130,9 +130,14 @@ def flower(
     basic_auth: str | None = typer.Option(None, "--basic-auth", help="user:password (several separated by ',')."),
 ) -> None:
     """Start Flower against the configured broker: workers, trial tasks and their arguments, revoke buttons."""
-    from orchestrator.cli import settings
+    from orchestrator.cli import err_console, settings
+    from orchestrator.dashboard.auth import is_loopback
     from workers.app import create_app
 
+    if not (basic_auth or os.environ.get("FLOWER_BASIC_AUTH")) and not is_loopback(address):
+        err_console.print(f"[bold red]refusing to serve Flower on {escape(address)} without authentication[/]: "
+                          "pass --basic-auth user:password (or FLOWER_BASIC_AUTH), or listen on 127.0.0.1")
+        raise typer.Exit(2)
     argv = ["flower", f"--port={port}", f"--address={address}"]
     if basic_auth:
         argv.append(f"--basic-auth={basic_auth}")

@@ -14,15 +14,28 @@ def dashboard(
     port: int = typer.Option(8000, "--port"),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 exposes it)."),
     allow_cancel: bool = typer.Option(False, "--allow-cancel", help="Show a cancel button (read-only otherwise)."),
+    auth: str | None = typer.Option(
+        None, "--auth", envvar="SWEEPQ_DASHBOARD_AUTH", help="user:password for HTTP basic auth (needed beyond loopback)."
+    ),
 ) -> None:
     """Serve the live dashboard: every sweep, and per sweep its charts, trials, decisions and best trial."""
     import uvicorn
 
     from orchestrator.cli import client, err_console
     from orchestrator.dashboard.app import create_dashboard
+    from orchestrator.dashboard.auth import is_loopback, parse_basic_auth
 
+    try:
+        credentials = parse_basic_auth(auth) if auth else None
+    except ValueError as exc:
+        err_console.print(f"[bold red]--auth[/]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if credentials is None and not is_loopback(host):
+        err_console.print(f"[bold red]refusing to serve the dashboard on {escape(host)} without authentication[/]: "
+                          "pass --auth user:password (or SWEEPQ_DASHBOARD_AUTH), or listen on 127.0.0.1")
+        raise typer.Exit(2)
     c = client()
-    app = create_dashboard(c, allow_cancel=allow_cancel, where=c.settings.redis_url.split("@")[-1])
+    app = create_dashboard(c, allow_cancel=allow_cancel, where=c.settings.redis_url.split("@")[-1], auth=credentials)
     err_console.print(f"sweepq dashboard on http://{host}:{port}/ ({'read-write' if allow_cancel else 'read-only'})")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from orchestrator.client import SweepClient
+from orchestrator.dashboard.auth import BasicAuth
 from orchestrator.dashboard.payload import sweep_payload
 from orchestrator.dashboard.render import finite, index_page, plotly_js_path, script_js, sweep_page
 
@@ -21,8 +23,11 @@ def _axes(request: Request, name: str) -> list[str]:
     return [a for a in raw.split(",") if a]
 
 
-def create_dashboard(client: SweepClient, *, allow_cancel: bool = False, where: str = "") -> Starlette:
-    """The ASGI app; `allow_cancel` adds the cancel button and its endpoint (POST with an X-Sweepq header)."""
+def create_dashboard(
+    client: SweepClient, *, allow_cancel: bool = False, where: str = "", auth: tuple[str, str] | None = None
+) -> Starlette:
+    """The ASGI app; `allow_cancel` adds the cancel button and its endpoint (POST with an X-Sweepq header);
+    `auth` (user, password) puts every page and endpoint behind HTTP basic auth."""
 
     def sweep_or_404(sweep_id: str) -> Any:
         try:
@@ -88,4 +93,5 @@ def create_dashboard(client: SweepClient, *, allow_cancel: bool = False, where: 
         Route("/static/plotly.min.js", plotly_js),
         Route("/static/sweepq.js", page_js),
     ]
-    return Starlette(routes=routes)
+    middleware = [Middleware(BasicAuth, user=auth[0], password=auth[1])] if auth else []
+    return Starlette(routes=routes, middleware=middleware)

@@ -77,3 +77,47 @@ def test_without_a_local_store_the_viewing_commands_do_not_create_one(tmp_path: 
     status = sweepq(["status"], tmp_path, env)
     assert status.returncode == 0, status.stderr
     assert not (tmp_path / ".sweepq").exists()
+
+
+HOLD = """
+import sys, time
+from orchestrator.local import ensure_local_redis
+print(ensure_local_redis(".sweepq"), flush=True)
+sys.stdin.readline()  # hold the store until the test says so
+"""
+
+
+def test_ensure_local_redis_is_shared_and_stops_with_its_last_holder(tmp_path: Path) -> None:
+    """The README's Python use: ensure_local_redis(".sweepq") gives the URL; release_local_redis(".sweepq") lets go."""
+    import redis
+
+    from orchestrator.local import ensure_local_redis, release_local_redis
+
+    env = user_env(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", HOLD], cwd=tmp_path, env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        url = other.stdout.readline().strip()
+        redis.Redis.from_url(url).set("kept", "yes")
+        cwd = os.getcwd()
+        os.chdir(tmp_path)
+        try:
+            assert ensure_local_redis(".sweepq") == url  # the running server is shared, not started twice
+            release_local_redis(".sweepq")
+        finally:
+            os.chdir(cwd)
+        assert store_server_alive(tmp_path / ".sweepq"), "released while another process still holds it"
+        other.stdin.write("\n")
+        other.stdin.flush()
+        assert other.wait(timeout=30) == 0
+        time.sleep(0.3)
+        assert not store_server_alive(tmp_path / ".sweepq"), "the last holder's exit left the server running"
+    finally:
+        if other.poll() is None:
+            other.kill()
+    again = ensure_local_redis(tmp_path / ".sweepq")  # started afresh from the folder: the data is still there
+    try:
+        assert redis.Redis.from_url(again).get("kept") == b"yes"
+    finally:
+        release_local_redis(tmp_path / ".sweepq")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
 
 import typer
@@ -37,7 +39,13 @@ def dashboard(
     c = client()
     app = create_dashboard(c, allow_cancel=allow_cancel, where=c.settings.redis_url.split("@")[-1], auth=credentials)
     err_console.print(f"sweepq dashboard on http://{host}:{port}/ ({'read-write' if allow_cancel else 'read-only'})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    signal.signal(signal.SIGTERM, _interrupt)  # uvicorn re-raises it after its graceful shutdown: end as on Ctrl-C
+    with contextlib.suppress(KeyboardInterrupt):  # so the command's clean-up (the local store) still runs
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def report(

@@ -8,10 +8,14 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+
+from orchestrator.local import free_port, stop_group
 
 ROOT = Path(__file__).parents[2]
 SWEEPQ = str(Path(sys.executable).parent / "sweepq")
@@ -70,6 +74,29 @@ def test_a_finished_local_sweep_is_still_there_for_status_best_and_report(tmp_pa
     assert sweep_id.group(1) in (tmp_path / "x.html").read_text()
     time.sleep(0.3)
     assert not store_server_alive(data_dir), "a viewing command left the store's server running"
+
+    port = free_port()
+    dashboard = subprocess.Popen([SWEEPQ, "dashboard", "--port", str(port)], cwd=tmp_path, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        listed = wait_for_json(f"http://127.0.0.1:{port}/api/sweeps", dashboard)
+        assert sweep_id.group(1) in [s["id"] for s in listed]
+        assert store_server_alive(data_dir), "the dashboard serves without its store"
+    finally:
+        stop_group(dashboard, grace=10)
+    time.sleep(0.3)
+    assert not store_server_alive(data_dir), "the stopped dashboard left the store's server running"
+
+
+def wait_for_json(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "the dashboard did not come up"
+            time.sleep(0.2)
 
 
 def test_without_a_local_store_the_viewing_commands_do_not_create_one(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def drive(table: MetricTable, judged: list[Policy], script: list[tuple[str, int,
     return compared
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), goal=st.sampled_from(GOALS))
 def test_every_incremental_decision_equals_the_pure_policy(data: st.DataObject, goal: Goal) -> None:
     judged = data.draw(st.lists(policies(goal), min_size=1, max_size=4), label="policies")
@@ -158,7 +158,7 @@ long_steps = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), goal=st.sampled_from(GOALS))
 def test_every_incremental_decision_equals_the_pure_policy_on_longer_sweeps(data: st.DataObject, goal: Goal) -> None:
     """The same property on more trials and reports (mostly reports, fewer special values), so rungs, bands and

@@ -2,6 +2,8 @@
 
 The study is built from the table for each decision, so the pruner never touches sweepq's storage and the
 decision stays a function of the table (Optuna's pruners otherwise read and write their study while deciding).
+It has no incremental version (orchestrator.policies.incremental): Optuna's pruners read every trial of the study
+they are given, so a decision costs O(trials) however the table is kept.
 """
 
 from __future__ import annotations

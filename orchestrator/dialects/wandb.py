@@ -19,6 +19,7 @@ import yaml
 
 from orchestrator.dialects import wandb_schema as schema
 from orchestrator.loading import Problem, SpecError
+from orchestrator.space import MAX_GRID_POINTS
 
 METHODS = {"grid": "grid", "random": "random", "bayes": "bayesian"}
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
@@ -58,6 +59,10 @@ def grid_values(values: list[Any]) -> list[Any]:
 
 def q_steps(p: Mapping[str, Any]) -> list[Any]:
     """W&B's q_uniform grid: numpy.arange(min, max, q), so max itself is never a point."""
+    span = (p["max"] - p["min"]) / p.get("q", 1.0) if p.get("q", 1.0) else math.inf
+    if not span <= MAX_GRID_POINTS:  # counted before numpy allocates it (q = 1e-9 asked for 7 GiB)
+        raise ValueError(f"a q_uniform grid from {p['min']} to {p['max']} in steps of {p.get('q', 1.0)} has "
+                         f"{span:.3g} points, more than the limit of {MAX_GRID_POINTS:,}")
     values: list[Any] = np.arange(p["min"], p["max"], p.get("q", 1.0)).tolist()
     return values
 
@@ -100,6 +105,9 @@ def expression(p: Mapping[str, Any], dist: str, grid: bool) -> dict[str, Any]:
         return {"type": "categorical", "values": p["values"], "probabilities": p["probabilities"]}
     if dist == "int_uniform":
         if grid:
+            if p["max"] - p["min"] >= MAX_GRID_POINTS:  # counted, never enumerated
+                raise ValueError(f"a grid over int_uniform {p['min']}..{p['max']} has {p['max'] - p['min'] + 1:,} "
+                                 f"points, more than the limit of {MAX_GRID_POINTS:,}")
             return {"type": "choice", "values": list(range(p["min"], p["max"] + 1))}
         return {"type": "int_uniform", "low": p["min"], "high": p["max"]}
     if dist == "q_uniform" and grid:
@@ -130,7 +138,10 @@ def parameters(params: Any, path: str, grid: bool, problems: list[Problem]) -> d
             problems.append(Problem(where, f"grid search needs constant, categorical, int_uniform or q_uniform "
                                            f"parameters; {why}"))
         elif dist is not None:
-            out[name] = expression(p, dist, grid)
+            try:
+                out[name] = expression(p, dist, grid)
+            except ValueError as exc:
+                problems.append(Problem(where, str(exc)))
     return out
 
 

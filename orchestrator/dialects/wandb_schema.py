@@ -161,7 +161,7 @@ def parameter_kind(p: Mapping[str, Any], path: str, top: bool, problems: list[Pr
         if dist is None:
             problems.append(Problem(path, _why_not_inferred(p)))
             return None
-    elif dist not in DISTRIBUTIONS:
+    elif not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         problems.append(Problem(f"{path}.distribution", f"unknown distribution {dist!r}; W&B's are: "
                                                          f"{', '.join(sorted(DISTRIBUTIONS))}"))
         return None

@@ -118,7 +118,11 @@ class Sweep:
     def trials(self) -> list[dict[str, Any]]:
         """Every trial as a plain dict (params with dotted names for nested groups), by number."""
         records = self.client.ledger.trials(self.id)
-        return [{k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in records]
+        rows = [{k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in records]
+        ranking = Ranking.of(self._doc()["spec"].get("metric"))
+        if ranking is not None and ranking.constraints:  # constrained sweeps: feasible true/false, None until it ends
+            rows = [r | {"feasible": ranking.feasible(r)} for r in rows]
+        return rows
 
     def decisions(self) -> list[dict[str, Any]]:
         """Every early-termination decision (trial, attempt, interval, stop, value, threshold, reason, policy,
@@ -145,7 +149,8 @@ class Sweep:
         names, ranking = [o.name for o in spec.objectives], Ranking.of(spec.metric)
         scored = []
         for t in self.trials():
-            values = objective_values(t, names, ranking) if t["status"] == "completed" else None
+            ok = t["status"] == "completed" and t.get("feasible") is not False  # infeasible trials are off the front
+            values = objective_values(t, names, ranking) if ok else None
             if values is not None:
                 scored.append(({**t, "objectives": dict(zip(names, values, strict=True))}, values))
         return pareto_front(scored, [o.goal for o in spec.objectives])

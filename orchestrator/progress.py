@@ -100,12 +100,15 @@ def trials_table(trials: list[dict[str, Any]], metric: str | None) -> Table:
     names = sorted({k for t in trials for k in (t.get("params") or {})})
     table = Table(show_lines=False, header_style="bold")
     errors = any(t.get("error") for t in trials)
-    for column in ("#", "status", metric, "best", *names, "seconds", *(("error",) if errors else ())):
+    constrained = ("feasible",) if any("feasible" in t for t in trials) else ()  # a constrained sweep's trials
+    for column in ("#", "status", metric, "best", *constrained, *names, "seconds", *(("error",) if errors else ())):
         table.add_column(escape(column), overflow="fold", no_wrap=column in ("#", "status"))
     for t in trials:
         seconds = t["ended"] - t["started"] if t.get("ended") and t.get("started") else None
         error = (t.get("error") or "").strip().splitlines()
         row = [str(t["number"]), t["status"], _fmt(t.get("value")), _fmt(t.get("best"))]
+        row += [{True: "yes", False: "NO"}.get(bool(t["feasible"]), "") if t.get("feasible") is not None else ""
+                for _ in constrained]
         row += [_fmt((t.get("params") or {}).get(n)) for n in names]
         row += [f"{seconds:.1f}" if seconds is not None else "", *((error[-1] if error else "",) if errors else ())]
         table.add_row(*(escape(c) for c in row))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from orchestrator.constraints import feasible, violations
 from orchestrator.store.codec import metric_float
 
 Goal = Literal["maximize", "minimize"]
@@ -43,6 +44,7 @@ class Ranking:
 
     goal: Goal = "maximize"
     summary: Literal["best", "last"] = "best"
+    constraints: tuple[Any, ...] = ()  # the sweep's constraints: an infeasible trial has no score
 
     @classmethod
     def of(cls, metric: Mapping[str, Any] | Any | None) -> Ranking | None:
@@ -50,18 +52,33 @@ class Ranking:
         if metric is None:
             return None
         if isinstance(metric, Mapping):
-            goal, summary = metric.get("goal"), metric.get("summary")
+            goal, summary, constraints = metric.get("goal"), metric.get("summary"), metric.get("constraints")
         else:
             goal, summary = metric.goal, getattr(metric, "summary", "best")
-        return cls("minimize" if goal == "minimize" else "maximize", "last" if summary == "last" else "best")
+            constraints = getattr(metric, "constraints", ())
+        chosen: Goal = "minimize" if goal == "minimize" else "maximize"
+        return cls(chosen, "last" if summary == "last" else "best", tuple(constraints or ()))
 
-    def score(self, rec: Mapping[str, Any]) -> float | None:
-        """The value the trial is ranked by (None when it has none)."""
+    def raw(self, rec: Mapping[str, Any]) -> float | None:
+        """The trial's value per `summary`, feasible or not."""
         return last_of(rec) if self.summary == "last" else best_of(rec, self.goal)
 
+    def score(self, rec: Mapping[str, Any]) -> float | None:
+        """The value the trial is ranked by (None when it has none, or is infeasible: it can never be the best)."""
+        return None if self.feasible(rec) is False else self.raw(rec)
+
+    def feasible(self, rec: Mapping[str, Any]) -> bool | None:
+        """Whether a finished trial meets every constraint; None for an unconstrained sweep or an unfinished trial."""
+        return feasible(self.constraints, rec)
+
+    def violations(self, rec: Mapping[str, Any]) -> tuple[float, ...] | None:
+        """Each constraint's violation (<= 0: met) for samplers; None for an unconstrained sweep."""
+        return violations(self.constraints, rec) if self.constraints else None
+
     def learned(self, rec: Mapping[str, Any]) -> float | None:
-        """What a sampler learns from a trial: its score once it completed or was stopped, else nothing."""
-        return self.score(rec) if rec.get("status") in RANKED else None
+        """What a sampler learns from a trial: its value (feasible or not: constraints are told apart) once it
+        completed or was stopped, else nothing."""
+        return self.raw(rec) if rec.get("status") in RANKED else None
 
     def better(self, a: float, b: float) -> bool:
         return a > b if self.goal == "maximize" else a < b

@@ -43,7 +43,10 @@ def to_record(
     """A ledger record as a sampler sees it (no value without a ranking, i.e. for a sweep without a metric)."""
     status = rec.get("status", "queued")
     values = objective_values(rec, objectives, ranking) if len(objectives) > 1 else None
-    return TrialRecord(int(rec["number"]), rec.get("params", {}), status, sampler_value(rec, ranking), source, values)
+    violations = None if ranking is None else ranking.violations(rec)
+    return TrialRecord(
+        int(rec["number"]), rec.get("params", {}), status, sampler_value(rec, ranking), source, values, violations
+    )
 
 
 def _end_order(record: dict[str, Any]) -> tuple[float, int]:

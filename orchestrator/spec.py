@@ -168,6 +168,58 @@ class BayesianSampling(_Frozen):
     seed: int | None = None
     n_startup_trials: int = Field(default=10, ge=0, description="random trials before TPE takes over")
     multivariate: bool = False
+    group: bool = Field(default=False, description="multivariate TPE per group of parameters sampled together")
+
+    @model_validator(mode="after")
+    def _group_needs_multivariate(self) -> BayesianSampling:
+        if self.group and not self.multivariate:
+            raise ValueError("group: true needs multivariate: true (TPE groups are multivariate)")
+        return self
+
+
+class GpSampling(_Frozen):
+    """Optuna's Gaussian-process sampler (needs the `gp` extra: torch)."""
+
+    method: Literal["gp"]
+    seed: int | None = None
+    n_startup_trials: int = Field(default=10, ge=0, description="random trials before the GP takes over")
+    deterministic_objective: bool = Field(default=False, description="the metric has no noise")
+
+
+class CmaEsSampling(_Frozen):
+    """Optuna's CMA-ES: numeric parameters only, one objective, no constraints (it ignores them)."""
+
+    method: Literal["cmaes"]
+    seed: int | None = None
+    n_startup_trials: int = Field(default=1, ge=0)
+    popsize: int | None = Field(default=None, ge=2, description="trials per generation; default 4 + 3 ln(dims)")
+    use_separable_cma: bool = False
+    with_margin: bool = Field(default=False, description="CMA-ES with margin, for integer and quantized parameters")
+    lr_adapt: bool = Field(default=False, description="learning-rate adaptation, for noisy or multimodal metrics")
+
+    @model_validator(mode="after")
+    def _compatible(self) -> CmaEsSampling:
+        if self.use_separable_cma and (self.with_margin or self.lr_adapt):
+            raise ValueError("use_separable_cma cannot be combined with with_margin or lr_adapt")
+        if self.with_margin and self.lr_adapt:
+            raise ValueError("with_margin cannot be combined with lr_adapt")
+        return self
+
+
+class QmcSampling(_Frozen):
+    """Quasi-Monte Carlo: trial N takes point N of a Sobol or Halton sequence."""
+
+    method: Literal["qmc"]
+    qmc_type: Literal["sobol", "halton"] = "sobol"
+    scramble: bool = True
+    seed: int | None = None
+
+
+class AutoSampling(_Frozen):
+    """Picks gp, cmaes or bayesian from the space and the budget (README: sampling)."""
+
+    method: Literal["auto"]
+    seed: int | None = None
 
 
 class SobolSampling(_Frozen):
@@ -184,10 +236,19 @@ class Nsga2Sampling(_Frozen):
     population_size: int = Field(default=50, ge=2)
 
 
-METRIC_SAMPLERS = frozenset({"bayesian", "nsga2"})  # samplers that learn from the metric, so need one
+METRIC_SAMPLERS = frozenset({"bayesian", "nsga2", "gp", "cmaes", "auto"})  # samplers that learn from the metric
 
 Sampling = Annotated[
-    RandomSampling | GridSampling | BayesianSampling | SobolSampling | Nsga2Sampling, Field(discriminator="method")
+    RandomSampling
+    | GridSampling
+    | BayesianSampling
+    | SobolSampling
+    | Nsga2Sampling
+    | GpSampling
+    | CmaEsSampling
+    | QmcSampling
+    | AutoSampling,
+    Field(discriminator="method"),
 ]
 
 # ---------------------------------------------------------------- metric
@@ -205,6 +266,47 @@ class Objective(_Frozen):
     goal: Annotated[Literal["maximize", "minimize"], BeforeValidator(_goal)]
 
 
+class Constraint(_Frozen):
+    """A bound on a reported metric's final value: trials outside it are infeasible (never the best)."""
+
+    metric: str = Field(pattern=r"^[A-Za-z_][\w.\-/]*$")
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Constraint:
+        if self.min is None and self.max is None:
+            raise ValueError(f"constraint on {self.metric!r} needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"constraint on {self.metric!r}: min ({self.min}) is above max ({self.max})")
+        return self
+
+
+def _constraints(data: Any) -> Any:
+    """Top-level `constraints` are copied into the metric (so rankings see them) and their metrics recorded."""
+    if not isinstance(data, dict) or not data.get("constraints"):
+        return data
+    metric = data.get("metric")
+    if metric is None:
+        raise ValueError("constraints bound reported metrics of a sweep with a metric: give metric {name, goal}")
+    metric = metric.model_dump() if isinstance(metric, BaseModel) else dict(metric) if isinstance(metric, dict) else metric
+    if not isinstance(metric, dict):
+        return data  # the metric's own validation refuses it
+    constraints = data["constraints"]
+    try:
+        for c in constraints:
+            Constraint.model_validate(c)
+    except (ValueError, TypeError):
+        return data  # the constraints field reports what is wrong, once
+    stored = metric.get("constraints") or ()
+    if stored and list(stored) != list(constraints):
+        raise ValueError("give constraints at the top level only (metric.constraints is derived from them)")
+    names = [c.get("metric") if isinstance(c, dict) else getattr(c, "metric", None) for c in constraints]
+    known = [metric.get("name"), *(metric.get("extra") or ())]
+    extra = [*(metric.get("extra") or ()), *dict.fromkeys(n for n in names if isinstance(n, str) and n not in known)]
+    return {**data, "metric": {**metric, "constraints": constraints, "extra": extra}}
+
+
 class Metric(Objective):
     """The primary metric. `summary` says which value ranks a trial: its best report (HyperDrive) or its final
     value, i.e. the value it returned or else its last report (W&B's run summary)."""
@@ -212,6 +314,9 @@ class Metric(Objective):
     target: float | None = Field(default=None, description="the sweep ends once a trial reaches it")
     extra: tuple[str, ...] = Field(default=(), description="further metrics to record beside the primary one")
     summary: Literal["best", "last"] = Field(default="best", description="rank trials by their best or last value")
+    constraints: tuple[Constraint, ...] = Field(
+        default=(), description="the sweep's top-level constraints, copied here so whatever ranks trials sees them"
+    )
 
 
 def _objectives(data: Any) -> Any:
@@ -347,6 +452,7 @@ class SweepSpec(_Frozen):
         default=None, validate_default=True, description="needed by bayesian/nsga2 sampling and early termination"
     )
     metrics: tuple[Objective, ...] = Field(default=(), description="several objectives: a Pareto front is sought")
+    constraints: tuple[Constraint, ...] = Field(default=(), description="bounds on reported metrics; others infeasible")
     early_termination: EarlyTermination = Field(default_factory=lambda: NoPolicy(policy="none"))
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
@@ -392,7 +498,7 @@ class SweepSpec(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _multi(cls, data: Any) -> Any:
-        return _objectives(data)
+        return _constraints(_objectives(data))
 
     @field_validator("metric")
     @classmethod
@@ -408,6 +514,15 @@ class SweepSpec(_Frozen):
         if "metric" in info.data and info.data["metric"] is None and v.policy != "none":
             raise ValueError(f"{v.policy} early termination compares a metric: give metric {{name, goal}}")
         return v
+
+    @model_validator(mode="after")
+    def _sampler_fits(self) -> SweepSpec:
+        from orchestrator.samplers.auto import refusal  # here: the samplers package imports this module
+
+        reason = refusal(self)
+        if reason:
+            raise ValueError(reason)
+        return self
 
     @property
     def objectives(self) -> list[Objective]:

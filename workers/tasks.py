@@ -206,7 +206,8 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         "exit_code": outcome.exit_code,
         "log_tail": outcome.log_tail,
     }
-    tell = ("status", "ended", "value", "best", "reports", "error")  # the error: a failed sweep quotes it
+    # the error: a failed sweep quotes it; final_metrics: other objectives and constraints, which samplers learn
+    tell = ("status", "ended", "value", "best", "reports", "error", "final_metrics")
     if outcome.status == LOST_REASON or ctx.reporter.lost:  # it lost its lease: the scheduler retries or fails it
         with contextlib.suppress(*TRANSIENT):
             w.ledger.release(w.ledger.keys.lease(ctx.sweep_id, ctx.number), ctx.reporter.owner)

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from orchestrator.samplers.auto import choose
 from orchestrator.samplers.base import FINISHED, Sampler, TrialRecord, TrialState
 from orchestrator.samplers.bayesian import BayesianSampler
+from orchestrator.samplers.cmaes import CmaEsSampler
+from orchestrator.samplers.gp import GpSampler
 from orchestrator.samplers.grid import GridSampler
 from orchestrator.samplers.nsga2 import Nsga2Sampler
+from orchestrator.samplers.qmc import QmcSampler
 from orchestrator.samplers.random import RandomSampler
 from orchestrator.samplers.sobol import SobolSampler
-from orchestrator.spec import BayesianSampling, GridSampling, Nsga2Sampling, RandomSampling, SobolSampling, SweepSpec
+from orchestrator.spec import (
+    AutoSampling,
+    BayesianSampling,
+    CmaEsSampling,
+    GpSampling,
+    GridSampling,
+    Nsga2Sampling,
+    QmcSampling,
+    RandomSampling,
+    SobolSampling,
+    SweepSpec,
+)
 
 
 def _random(spec: SweepSpec) -> Sampler:
@@ -37,7 +52,43 @@ def _goal(spec: SweepSpec) -> str:
 def _bayesian(spec: SweepSpec) -> Sampler:
     s = spec.sampling
     assert isinstance(s, BayesianSampling)
-    return BayesianSampler(spec.space, _goal(spec), s.seed, s.n_startup_trials, s.multivariate, _directions(spec))
+    return BayesianSampler(
+        spec.space, _goal(spec), s.seed, s.n_startup_trials, s.multivariate, _directions(spec), group=s.group
+    )
+
+
+def _gp(spec: SweepSpec) -> Sampler:
+    s = spec.sampling
+    assert isinstance(s, GpSampling)
+    return GpSampler(spec.space, _goal(spec), s.seed, s.n_startup_trials, s.deterministic_objective, _directions(spec))
+
+
+def _cmaes(spec: SweepSpec) -> Sampler:
+    s = spec.sampling
+    assert isinstance(s, CmaEsSampling)
+    return CmaEsSampler(spec.space, _goal(spec), s.seed, s.model_dump(exclude={"method", "seed"}))
+
+
+def _qmc(spec: SweepSpec) -> Sampler:
+    s = spec.sampling
+    assert isinstance(s, QmcSampling)
+    return QmcSampler(spec.space, s.seed, s.scramble, s.qmc_type)
+
+
+def auto_method(spec: SweepSpec) -> str:
+    """The method `auto` runs for this spec (samplers/auto.py has the rule)."""
+    return choose(spec.space, spec.total_runs, len(spec.objectives), bool(spec.constraints))
+
+
+def _auto(spec: SweepSpec) -> Sampler:
+    s = spec.sampling
+    assert isinstance(s, AutoSampling)
+    method = auto_method(spec)
+    if method == "gp":
+        return GpSampler(spec.space, _goal(spec), s.seed, directions=_directions(spec))
+    if method == "cmaes":
+        return CmaEsSampler(spec.space, _goal(spec), s.seed)
+    return BayesianSampler(spec.space, _goal(spec), s.seed, multivariate=True, directions=_directions(spec))
 
 
 def _nsga2(spec: SweepSpec) -> Sampler:
@@ -63,6 +114,10 @@ SAMPLERS: dict[str, Callable[[SweepSpec], Sampler]] = {
     "bayesian": _bayesian,
     "sobol": _sobol,
     "nsga2": _nsga2,
+    "gp": _gp,
+    "cmaes": _cmaes,
+    "qmc": _qmc,
+    "auto": _auto,
 }
 
 
@@ -78,12 +133,16 @@ __all__ = [
     "FINISHED",
     "SAMPLERS",
     "BayesianSampler",
+    "CmaEsSampler",
+    "GpSampler",
     "GridSampler",
     "Nsga2Sampler",
+    "QmcSampler",
     "RandomSampler",
     "Sampler",
     "SobolSampler",
     "TrialRecord",
     "TrialState",
+    "auto_method",
     "create_sampler",
 ]

@@ -28,6 +28,7 @@ class TrialRecord:
     value: float | None = None
     source: str = ""  # the sweep a warm-start trial comes from; "" for this sweep's own trials
     values: tuple[float, ...] | None = None  # every objective's final value, for multi-objective sweeps
+    constraints: tuple[float, ...] | None = None  # each constraint's violation (<= 0: met), for constrained sweeps
 
     @property
     def finished(self) -> bool:

@@ -29,8 +29,10 @@ class BayesianSampler:
         n_startup_trials: int = 10,
         multivariate: bool = False,
         directions: Sequence[str] = (),
+        group: bool = False,
     ) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.group = group
         self.views = {name: expr.optuna() for name, expr in space.expressions.items()}
         self.distributions = {name: view.distribution for name, view in self.views.items()}
         with warnings.catch_warnings():
@@ -44,7 +46,7 @@ class BayesianSampler:
 
     def make_sampler(self, seed: int | None, n_startup_trials: int, multivariate: bool) -> optuna.samplers.BaseSampler:
         return optuna.samplers.TPESampler(
-            seed=seed, constant_liar=True, n_startup_trials=n_startup_trials, multivariate=multivariate
+            seed=seed, constant_liar=True, n_startup_trials=n_startup_trials, multivariate=multivariate, group=self.group
         )
 
     def ask(self, number: int) -> dict[str, Any]:
@@ -61,9 +63,17 @@ class BayesianSampler:
             raw = list(record.values or ()) if self.multi else [record.value]
             values = [float(v) for v in raw if v is not None and math.isfinite(v)]
             if record.state in ("completed", "stopped") and len(values) == len(self.study.directions):
+                self._constrain(self._numbers[key], record.constraints)
                 self.study.tell(self._numbers[key], values if self.multi else values[0])
             else:
                 self.study.tell(self._numbers[key], state=TrialState.FAIL)
+
+    def _constrain(self, number: int, violations: Sequence[float] | None) -> None:
+        """Tell Optuna the trial's constraint violations (as Trial.set_constraint does), before it is told done."""
+        storage = self.study._storage
+        trial_id = storage.get_trial_id_from_study_id_trial_number(self.study._study_id, number)
+        for i, v in enumerate(violations or ()):
+            storage.set_trial_system_attr(trial_id, f"constraints:{i}", float(v))
 
     def _add(self, record: TrialRecord, key: tuple[str, int]) -> bool:
         try:

@@ -24,7 +24,7 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch loads: the GP sampler on a shared CPU
 
-from orchestrator.samplers import TrialRecord, create_sampler
+from orchestrator.samplers import TrialRecord, auto_method, create_sampler
 from orchestrator.spec import SweepSpec
 
 
@@ -81,16 +81,23 @@ SAMPLINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def regret(function: str, sampling: str, budget: int, seed: int) -> float | None:
-    """The simple regret after `budget` trials, or None when the spec refuses this sampler for this space."""
-    f, space, optimum = FUNCTIONS[function]
+def make_spec(function: str, sampling: str, budget: int, seed: int) -> SweepSpec | None:
+    """The sweep spec of one run, or None when the spec refuses this sampler for this space."""
     try:
-        spec = SweepSpec.model_validate({
-            "name": "bench", "trial": {"function": "bench:f"}, "parameters": space,
+        return SweepSpec.model_validate({
+            "name": "bench", "trial": {"function": "bench:f"}, "parameters": FUNCTIONS[function][1],
             "sampling": {**SAMPLINGS[sampling], "seed": seed}, "metric": {"name": "y", "goal": "minimize"},
             "limits": {"max_total_runs": budget},
         })
     except ValueError:
+        return None
+
+
+def regret(function: str, sampling: str, budget: int, seed: int) -> float | None:
+    """The simple regret after `budget` trials, or None when the spec refuses this sampler for this space."""
+    f, _, optimum = FUNCTIONS[function]
+    spec = make_spec(function, sampling, budget, seed)
+    if spec is None:
         return None
     sampler = create_sampler(spec)
     best = math.inf
@@ -104,6 +111,15 @@ def regret(function: str, sampling: str, budget: int, seed: int) -> float | None
     return best - optimum
 
 
+def _picked(function: str, sampling: str, budget: int) -> str:
+    """The column whose runs `auto` repeats exactly (it builds gp and cmaes with their defaults), else itself."""
+    spec = make_spec(function, sampling, budget, 0)
+    if sampling != "auto" or spec is None:
+        return sampling
+    method = auto_method(spec)
+    return method if method in ("gp", "cmaes") else sampling
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[30, 100])
@@ -114,12 +130,16 @@ def main() -> None:
     warnings.simplefilter("ignore")
     medians: dict[tuple[str, int, str], float | None] = {}
     print(f"median simple regret over {args.seeds} seeds (lower is better; n/a: refused for the space)")
+    print("auto runs what it picks: where that is gp or cmaes with their defaults, that column's runs are reused")
     print(f"{'function':<12} {'budget':>6} " + " ".join(f"{s:>9}" for s in args.samplers) + "   seconds")
     for function in args.functions:
         for budget in args.budgets:
             start, cells = time.monotonic(), []
+            done: dict[str, list[float | None]] = {}
             for sampling in args.samplers:
-                runs = [regret(function, sampling, budget, seed) for seed in range(args.seeds)]
+                picked = _picked(function, sampling, budget)
+                runs = done.get(picked) or [regret(function, sampling, budget, seed) for seed in range(args.seeds)]
+                done[sampling] = runs
                 m = None if any(r is None for r in runs) else statistics.median(r for r in runs if r is not None)
                 medians[(function, budget, sampling)] = m
                 cells.append(f"{m:>9.4f}" if m is not None else f"{'n/a':>9}")

@@ -52,7 +52,8 @@ def to_frozen_trials(spec: SweepSpec, trials: Rows, reports: Rows) -> list[Froze
     for t in trials:
         params = t.get("params") or {}
         state = STATES.get(str(t.get("status")), TrialState.FAIL)
-        raw = None if ranking is None else ranking.score(t)
+        raw = None if ranking is None else ranking.raw(t)  # an infeasible trial keeps its value, marked below
+        violations = (None if ranking is None else ranking.violations(t)) if state == TrialState.COMPLETE else None
         value = raw if raw is not None and math.isfinite(raw) else None
         if state == TrialState.COMPLETE and value is None:
             state = TrialState.FAIL
@@ -65,6 +66,7 @@ def to_frozen_trials(spec: SweepSpec, trials: Rows, reports: Rows) -> list[Froze
                 distributions={n: views[n].distribution for n in params if n in views},
                 intermediate_values=intermediate,
                 user_attrs={"sweepq_trial": t["number"], "params": params, "status": t.get("status")},
+                system_attrs={f"constraints:{i}": v for i, v in enumerate(violations or ())},  # Trial.set_constraint's
             )
         )
     return frozen

@@ -76,3 +76,11 @@ def test_tpe_is_told_the_violations() -> None:
     told = sampler.study.get_trials(deepcopy=False)
     assert [t.constraints for t in told] == [{"0": 3.0}, {"0": -1.0}]
     assert sampler.study.best_trial.number == 1  # Optuna, too, ranks the infeasible trial out
+
+
+def test_an_optuna_export_keeps_infeasible_trials_valued_and_marked() -> None:
+    from orchestrator.export import to_frozen_trials
+
+    s = spec([{"metric": "latency_ms", "max": 50}])
+    frozen = to_frozen_trials(s, [_trial(0, 0.99, 80.0), _trial(1, 0.7, 20.0)], [])
+    assert [(t.value, t.constraints) for t in frozen] == [(0.99, {"0": 30.0}), (0.7, {"0": -30.0})]

@@ -84,3 +84,19 @@ def test_an_optuna_export_keeps_infeasible_trials_valued_and_marked() -> None:
     s = spec([{"metric": "latency_ms", "max": 50}])
     frozen = to_frozen_trials(s, [_trial(0, 0.99, 80.0), _trial(1, 0.7, 20.0)], [])
     assert [(t.value, t.constraints) for t in frozen] == [(0.99, {"0": 30.0}), (0.7, {"0": -30.0})]
+
+
+def test_the_trials_table_shows_feasibility_only_for_constrained_sweeps() -> None:
+    from rich.console import Console
+
+    from orchestrator.progress import trials_table
+
+    def render(rows: list[dict[str, Any]]) -> str:
+        console = Console(width=200, record=True)
+        console.print(trials_table(rows, "acc"))
+        return console.export_text()
+
+    rows = [_trial(0, 0.9, 80.0) | {"feasible": False}, _trial(1, 0.5, 9.0) | {"feasible": True}]
+    text = render(rows)
+    assert "feasible" in text and "NO" in text and "yes" in text
+    assert "feasible" not in render([_trial(0, 0.9, 80.0)])

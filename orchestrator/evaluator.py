@@ -115,8 +115,31 @@ class Evaluator:
             self.watches.clear()
             self.ignored.clear()
             self._refreshed = 0.0
+            self._drain_ended()
         self.leading = held
         return held
+
+    def _drain_ended(self) -> None:
+        """On taking the lead: apply what is left in the streams of sweeps that ended while no evaluator led (one
+        killed just before a sweep's end), so every report still gets its decision. Once per takeover."""
+        active = {text(s) for s in self.client.smembers(self.keys.active)}
+        ended = [s for s in self.ledger.sweep_ids() if s not in active]
+        pipe = self.client.pipeline(transaction=False)
+        for sweep_id in ended:
+            pipe.xinfo_groups(self.keys.metrics(sweep_id))
+        for sweep_id, groups in zip(ended, pipe.execute(raise_on_error=False), strict=True):
+            group = next((g for g in groups if text(g["name"]) == GROUP), None) if isinstance(groups, list) else None
+            if group is None or (group.get("lag") == 0 and not group["pending"]):
+                continue
+            doc = self.ledger.sweep(sweep_id)
+            spec = SweepSpec.model_validate(doc["spec"]) if doc else None
+            if spec is None or spec.metric is None or spec.early_termination.policy == "none":
+                continue
+            watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name, spec.metric.goal))
+            self._warm(watch)
+            self._catch_up(watch)
+            self._drain(watch)
+            log.info("applied the last reports of %s, which ended while no evaluator led", sweep_id)
 
     # -- sweeps ---------------------------------------------------------------------------------------------
     def discover(self) -> None:

@@ -341,12 +341,12 @@ def evaluator_kill(cluster: Cluster, *, runs: int = 8) -> Audit:
     sweep.wait(timeout=120, progress=False)
     a = audit("evaluator SIGKILL", sweep, cluster, runs, restarted)
     with contextlib.suppress(AssertionError):
-        wait_until(lambda: _unevaluated(cluster, sweep) == 0, 30, "the evaluator to consume every report")
-    a.results_lost += _unevaluated(cluster, sweep)  # reports never read, or read and never acknowledged
+        wait_until(lambda: unevaluated(cluster, sweep) == 0, 30, "the evaluator to consume every report")
+    a.results_lost += unevaluated(cluster, sweep)  # reports never read, or read and never acknowledged
     return a
 
 
-def _unevaluated(cluster: Cluster, sweep: Sweep) -> int:
+def unevaluated(cluster: Cluster, sweep: Sweep) -> int:
     """Stream entries the evaluator's group has not delivered, plus those delivered but never acknowledged."""
     r, key = cluster.client.ledger.r, cluster.client.ledger.keys.metrics(sweep.id)
     groups: Any = r.xinfo_groups(key)

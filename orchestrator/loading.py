@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,11 @@ def _number_problem(value: Any) -> str | None:
     return None
 
 
+# A non-finite float is refused everywhere except as one of a choice's values: W&B's grid takes NaN as a value
+# (it equals NaN for grid coverage, and the trial receives the float NaN).
+_CHOICE_VALUE = re.compile(r"(?:\.values|\.choice(?:\.values)?|^values|^choice)\[\d+\]$|\.value$")
+
+
 def document_problems(doc: Mapping[str, Any]) -> list[Problem]:
     """Refusals of the document as a whole: nesting beyond MAX_DEPTH, more than MAX_VALUES values, huge or
     non-finite numbers. Iterative and bounded, so cyclic or alias-bomb documents end quickly too."""
@@ -142,7 +148,7 @@ def document_problems(doc: Mapping[str, Any]) -> list[Problem]:
             items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
         else:
             reason = _number_problem(value)
-            if reason:
+            if reason and not (_CHOICE_VALUE.search(path) and isinstance(value, float)):
                 problems.append(Problem(path, reason))
             continue
         stack.extend((p, v, depth + 1) for p, v in reversed(items))

@@ -22,7 +22,9 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+
+from orchestrator.store.codec import tag_nonfinite, untag_nonfinite
 
 # Normal-family quantiles are kept inside (EPS, 1 - EPS) so that the inverse CDF stays finite.
 EPS = 1e-12
@@ -121,9 +123,25 @@ class _Expression(BaseModel):
         return f"{getattr(self, 'type', '?')}({args})"
 
 
-class Choice(_Expression):
-    type: Literal["choice"] = "choice"
+class _ExactValues(_Expression):
+    """User-given values kept exactly through the ledger's strict JSON: NaN and infinities are tagged when
+    serialized to JSON and restored when validated (a W&B grid may hold NaN as a value)."""
+
+    type: str
     values: list[Any] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _untag(cls, values: Any) -> Any:
+        return untag_nonfinite(values)
+
+    @field_serializer("values", when_used="json")
+    def _tag(self, values: list[Any]) -> Any:
+        return tag_nonfinite(values)
+
+
+class Choice(_ExactValues):
+    type: Literal["choice"] = "choice"
 
     def from_unit(self, u: float) -> Any:
         n = len(self.values)
@@ -137,7 +155,8 @@ class Choice(_Expression):
 
     def optuna(self) -> OptunaView:
         distinct = self.grid_values()
-        if len(distinct) == len(self.values) and all(_is_primitive(v) for v in self.values):
+        plain = all(_is_primitive(v) and not (isinstance(v, float) and math.isnan(v)) for v in self.values)
+        if len(distinct) == len(self.values) and plain:  # NaN != NaN: Optuna could not find it among the choices
             return OptunaView(CategoricalDistribution(self.values), _identity, _identity)
         return indexed_view(self.values)
 
@@ -362,6 +381,8 @@ def computable(expr: Any) -> Any:
 
     It evaluates the expression across [0, 1) and builds its Optuna view, so every sampler can draw from it.
     """
+    if expr.type in ("choice", "categorical"):
+        return expr  # the user's own values, NaN included (W&B grids take it); nothing is computed from them
     try:
         for u in _PROBES:
             value = expr.from_unit(u)

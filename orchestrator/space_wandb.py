@@ -27,6 +27,7 @@ from orchestrator.space import (
     QUniform,
     RandInt,
     Uniform,
+    _ExactValues,
     _Expression,
     _identity,
     indexed_view,
@@ -91,11 +92,10 @@ class QBeta(Beta):
         return quantize(self._value(u), self.q)
 
 
-class WeightedChoice(_Expression):
+class WeightedChoice(_ExactValues):
     """One of the values with the given probabilities (W&B's categorical with probabilities)."""
 
     type: Literal["categorical"] = "categorical"
-    values: list[Any] = Field(min_length=1)
     probabilities: list[float]
 
     @model_validator(mode="after")

@@ -60,9 +60,51 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
+# Fields whose non-finite floats must come back as floats, not as metric strings: a trial's parameters (a W&B grid
+# may hold NaN as a value, and the trial must receive the float NaN, as W&B passes it).
+EXACT_FIELDS = frozenset({"params"})
+_TAG = "__float__"
+
+
+def tag_nonfinite(value: Any) -> Any:
+    """The value with each non-finite float replaced by {"__float__": "nan" | "inf" | "-inf"}, reversible exactly."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {_TAG: metric_json(value)}
+    if isinstance(value, Mapping):
+        return {k: tag_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tag_nonfinite(v) for v in value]
+    return value
+
+
+def untag_nonfinite(value: Any) -> Any:
+    """The inverse of tag_nonfinite."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(_TAG), str):
+            return float(value[_TAG])
+        return {k: untag_nonfinite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untag_nonfinite(v) for v in value]
+    return value
+
+
+def dumps_exact(value: Any) -> str:
+    """Strict JSON in which non-finite floats are tagged (see tag_nonfinite) rather than turned into strings."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
+    except ValueError:
+        return json.dumps(tag_nonfinite(value), separators=(",", ":"), allow_nan=False, default=_default)
+
+
+def loads_exact(text: str) -> Any:
+    """The inverse of dumps_exact; the walk happens only when a tag is present."""
+    value = json.loads(text)
+    return untag_nonfinite(value) if _TAG in text else value
+
+
 def encode_fields(fields: Mapping[str, Any]) -> dict[Any, Any]:
     """A hash's fields with each value as JSON text."""
-    return {k: dumps(v) for k, v in fields.items()}
+    return {k: dumps_exact(v) if k in EXACT_FIELDS else dumps(v) for k, v in fields.items()}
 
 
 def decode_fields(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
@@ -72,7 +114,7 @@ def decode_fields(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
         key = k.decode() if isinstance(k, bytes) else k
         text = v.decode() if isinstance(v, bytes) else v
         try:
-            out[key] = json.loads(text)
+            out[key] = loads_exact(text) if key in EXACT_FIELDS else json.loads(text)
         except ValueError:
             out[key] = text
     return out

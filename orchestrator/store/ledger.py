@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from orchestrator.store.codec import decode_fields, dumps, encode_fields
+from orchestrator.store.codec import decode_fields, dumps, encode_fields, loads_exact
 from orchestrator.store.keys import Keys
 
 # KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set. Returns the params.
@@ -159,7 +159,7 @@ class Ledger:
         result = self._claim(keys=keys, args=args)
         if isinstance(result, int):
             return result
-        params: dict[str, Any] = json.loads(text(result[0]))
+        params: dict[str, Any] = loads_exact(text(result[0]))
         resume = json.loads(text(result[1]))
         return params, resume if isinstance(resume, str) else None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import yaml
 
@@ -61,3 +63,27 @@ def test_a_wandb_grid_without_metric_runs_dotted_and_hyphenated_names_on_the_com
     assert [t["status"] for t in trials] == ["completed"] * 4, [t["error"] for t in trials]
     assert sorted((t["params"]["opt.lr"], t["params"]["batch-size"]) for t in trials) == [
         (0.0, 1), (0.0, 2), (0.5, 1), (0.5, 2)]
+
+
+NAN_ARGS = (
+    "import sys\n"
+    "assert len(sys.argv) == 2 and sys.argv[1] in ('--x=nan', '--x=1.5'), sys.argv\n"
+)
+
+
+def test_a_wandb_grid_value_of_nan_runs_once_and_the_trial_gets_nan(cluster: Cluster) -> None:
+    """W&B's grid counts NaN as one value equal to itself; the trial runs with it (stored exactly, not as a string)."""
+    cluster.scheduler()
+    cluster.worker(concurrency=2, queue="cpu")
+    doc = {
+        "method": "grid",
+        "command": ["${env}", "${interpreter}", "-c", NAN_ARGS, "${args}"],
+        "parameters": {"x": {"values": [float("nan"), 1.5, float("nan")]}},
+    }
+    sweep = cluster.client.submit(load_spec(doc))
+    final = sweep.wait(timeout=90, progress=False)
+    trials = sweep.trials()
+    assert final["status"] == "completed", final
+    assert [t["status"] for t in trials] == ["completed", "completed"], [t["error"] for t in trials]
+    xs = [t["params"]["x"] for t in trials]
+    assert isinstance(xs[0], float) and math.isnan(xs[0]) and xs[1] == 1.5

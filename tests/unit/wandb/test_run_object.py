@@ -205,3 +205,15 @@ def test_run_login_and_settings_as_wandb_scripts_use_them() -> None:
     run = s.init(settings=shim.Settings(start_method="thread"))
     assert s.attribute("run") is run
     assert shim.login() is True  # sweepq needs no login
+
+
+def test_a_dotted_wandb_parameter_name_reads_flat_as_in_wandb() -> None:
+    """sweepq passes "opt.lr" nested ({"opt": {"lr": ...}}); a W&B script reads config["opt.lr"], and its own
+    dotted default must not shadow the sweep's value."""
+    s, _ = session({"opt": {"lr": 0.1}})
+    run = s.init(config={"opt.lr": 0.5, "epochs": 2})
+    assert run.config["opt.lr"] == 0.1 and "opt.lr" in run.config and run.config.get("opt.lr") == 0.1
+    assert run.config.opt.lr == 0.1 and run.config.epochs == 2
+    assert "opt.momentum" not in run.config and run.config.get("opt.momentum", 0.9) == 0.9
+    with pytest.raises(KeyError):
+        run.config["opt.momentum"]

@@ -88,10 +88,38 @@ class Config(dict):  # type: ignore[type-arg]
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
+    def __missing__(self, key: str) -> Any:
+        """A dotted W&B parameter name ("opt.lr") reaches the trial nested, as sweepq passes nested groups; W&B
+        scripts read it flat, so a dotted key that is not there is looked up along its path."""
+        if not isinstance(key, str) or "." not in key:
+            raise KeyError(key)
+        node: Any = self
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(key)
+            node = node[part]
+        return node
+
+    def __contains__(self, key: object) -> bool:
+        if dict.__contains__(self, key):
+            return True
+        try:
+            self.__missing__(key)  # type: ignore[arg-type]
+        except KeyError:
+            return False
+        return True
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
     def update(self, other: Any = (), allow_val_change: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
         """Defaults from the script never override the sweep's parameters (as in a W&B sweep)."""
         for key, value in dict(config_items(other), **kwargs).items():
-            self.setdefault(key, value)
+            if key not in self:  # a dotted default never shadows the nested sweep value
+                self[key] = value
 
     def setdefaults(self, other: Any) -> None:
         self.update(other)

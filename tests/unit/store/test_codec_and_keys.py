@@ -60,3 +60,14 @@ def test_credentials_and_tls_come_from_settings() -> None:
     assert options is not None and options["ssl_ca_certs"] == "/etc/ca.pem"
     assert ssl_options(Settings(redis_url="redis://h:1/0")) is None
     assert effective_url(Settings(redis_url="redis://h:1/0")) == "redis://h:1/0"
+
+
+def test_parameters_keep_non_finite_values_exactly_while_metrics_become_strings() -> None:
+    from orchestrator.store.codec import decode_fields, encode_fields
+
+    raw = encode_fields({"params": {"x": float("nan"), "y": [float("-inf"), 1.5], "s": "nan"}, "best": float("inf")})
+    assert all("NaN" not in v and "Infinity" not in v for v in raw.values())  # strict JSON for every reader
+    back = decode_fields(raw)
+    assert math.isnan(back["params"]["x"]) and back["params"]["y"] == [float("-inf"), 1.5]
+    assert back["params"]["s"] == "nan"  # a string parameter stays a string
+    assert back["best"] == "inf"  # metrics keep the documented string form that metric_float reads

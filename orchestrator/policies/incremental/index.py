@@ -12,28 +12,41 @@ the goal), and best(r, N) and avg(r, N) are computed by the same functions, so n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from sortedcontainers import SortedList
 
 from orchestrator.policies.base import Curve, Goal, better, clean, mean
 from orchestrator.policies.incremental.prefix import PrefixBest
+from orchestrator.policies.incremental.running_median import RunningMedian
 
 Stat = Callable[[int, int], float]  # (trial, interval) -> the trial's number at that interval
 
 
-class Family:
-    """One statistic at every interval N: a sorted list of its values over the member runs that reached N."""
+class Multiset(Protocol):
+    def __len__(self) -> int: ...
+    def add(self, value: float) -> None: ...
+    def remove(self, value: float) -> None: ...
 
-    def __init__(self, stat: Stat, open_only: bool, changed: Callable[[int], None] | None = None) -> None:
+
+M = TypeVar("M", bound=Multiset)
+
+
+class Family(Generic[M]):
+    """One statistic at every interval N: a multiset (a sorted list, or a running median) of its values over the
+    member runs that reached N."""
+
+    def __init__(self, stat: Stat, open_only: bool, make: Callable[[], M]) -> None:
         self.stat = stat
         self.open_only = open_only  # only runs that have not ended (finished or stopped)
-        self.changed = changed
-        self.lists: list[SortedList[float]] = []
+        self.make = make
+        self.changed: Callable[[int], None] | None = None
+        self.lists: list[M] = []
 
-    def at(self, interval: int) -> SortedList[float]:
+    def at(self, interval: int) -> M:
         while len(self.lists) < interval:
-            self.lists.append(SortedList())
+            self.lists.append(self.make())
         return self.lists[interval - 1]
 
     def add(self, trial: int, interval: int) -> None:
@@ -56,7 +69,7 @@ class CurveIndex:
         self.ended: set[int] = set()  # finished or stopped: what the pure policies see as Curve.finished
         self._bests: dict[int, list[float]] = {}  # best(r, N) for N = 1..len
         self._averages: dict[int, list[float]] | None = None  # avg(r, N), once a policy asks for averages
-        self._families: dict[str, Family] = {}
+        self._families: dict[str, Family[Any]] = {}
         self._prefix: PrefixBest | None = None
 
     # -- what a policy reads --------------------------------------------------------------------------------
@@ -70,20 +83,22 @@ class CurveIndex:
 
     def values_at(self, interval: int) -> SortedList[float]:
         """The cleaned values at interval N of every run that reached N, ascending."""
-        return self._family("value").at(interval)
+        return self._sorted("value").at(interval)
 
     def bests_at(self, interval: int, open_only: bool = False) -> SortedList[float]:
         """best(r, N) of every run that reached N (only the runs that have not ended, if open_only), ascending."""
-        return self._family("open_best" if open_only else "best").at(interval)
+        return self._sorted("open_best" if open_only else "best").at(interval)
 
-    def averages_at(self, interval: int) -> SortedList[float]:
-        """avg(r, N) of every run that reached N, ascending."""
-        return self._family("average").at(interval)
+    def averages_at(self, interval: int) -> RunningMedian:
+        """avg(r, N) of every run that reached N, as a running median (their median and count)."""
+        family = self._families.get("average") or self._build("average", Family(self._average, False, RunningMedian))
+        median: RunningMedian = family.at(interval)
+        return median
 
     def best_within(self, interval: int) -> float:
         """The best value any run reported within its first N intervals (the worst value if none did)."""
         if self._prefix is None:
-            values = self._family("value")
+            values = self._sorted("value")
             self._prefix = PrefixBest(self.goal)
             for n, at in enumerate(values.lists, start=1):
                 self._prefix.update(n, self._edge(at))
@@ -146,27 +161,24 @@ class CurveIndex:
         self.ended.discard(trial)
 
     # -- building a statistic the first time it is asked for ------------------------------------------------
-    def _family(self, name: str) -> Family:
+    def _sorted(self, name: str) -> Family[SortedList[float]]:
         family = self._families.get(name)
         if family is None:
-            family = self._families[name] = self._new_family(name)
-            for trial, curve in self.curves.items():
-                if not (family.open_only and trial in self.ended):
-                    for n in range(1, len(curve) + 1):
-                        family.add(trial, n)
+            kinds: dict[str, tuple[Stat, bool]] = {"value": (self.value, False), "best": (self.best, False)}
+            stat, open_only = kinds.get(name, (self.best, True))  # "open_best": best(r, N) of runs still open
+            family = self._build(name, Family(stat, open_only, SortedList))
         return family
 
-    def _new_family(self, name: str) -> Family:
+    def _build(self, name: str, family: Family[Any]) -> Family[Any]:
+        """Keep `family` from now on, starting from the curves so far."""
         if name == "average" and self._averages is None:
             self._averages = {t: [mean(c[:n], self.goal) for n in range(1, len(c) + 1)] for t, c in self.curves.items()}
-        stats: Mapping[str, tuple[Stat, bool]] = {
-            "value": (self.value, False),
-            "best": (self.best, False),
-            "open_best": (self.best, True),
-            "average": (self._average, False),
-        }
-        stat, open_only = stats[name]
-        return Family(stat, open_only)
+        self._families[name] = family
+        for trial, curve in self.curves.items():
+            if not (family.open_only and trial in self.ended):
+                for n in range(1, len(curve) + 1):
+                    family.add(trial, n)
+        return family
 
     def _average(self, trial: int, interval: int) -> float:
         assert self._averages is not None

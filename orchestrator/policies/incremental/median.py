@@ -1,4 +1,4 @@
-"""Median stopping from the index: the median of the sorted running averages at N, read by position."""
+"""Median stopping from the index: the running median of the running averages at N (two heaps)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from orchestrator.policies.median import Median
 
 
 def decide(policy: Median, index: CurveIndex, trial: int, interval: int) -> Decision:
-    """Median.decide on the indexed table, in O(log trials); the median is computed as statistics.median does."""
+    """Median.decide on the indexed table, in O(log trials); the median is the one statistics.median gives."""
     averages = index.averages_at(interval)
-    count = len(averages)
-    half = count // 2
-    m = averages[half] if count % 2 == 1 else (averages[half - 1] + averages[half]) / 2
-    return policy.judge(trial, interval, index.best(trial, interval), m, count)
+    return policy.judge(trial, interval, index.best(trial, interval), averages.median(), len(averages))

@@ -190,13 +190,15 @@ def test_the_index_follows_retries_stops_and_ends(goal: Goal) -> None:
     table.add(1, 1, {"m": math.nan})
     assert list(index.values_at(1)) == [1.0, 5.0]
     assert list(index.bests_at(2)) == ([3.0, 5.0] if goal == "maximize" else [1.0, 5.0])
-    assert list(index.averages_at(2)) == ([-math.inf, 2.0] if goal == "maximize" else [2.0, math.inf])
+    averages = index.averages_at(2)  # of [1, 3] and [5, NaN]: 2 and the worst
+    assert len(averages) == 2 and averages.median() == (-math.inf if goal == "maximize" else math.inf)
     assert index.best_within(1) == (5.0 if goal == "maximize" else 1.0)
     table.stop(0, 2)
     assert len(index.values_at(3)) == 0 and list(index.bests_at(2, open_only=True)) == [5.0]
     table.add(1, 2, {"m": 4.0})  # retried: the new curve replaces [5, nan]
     assert list(index.values_at(1)) == [1.0, 4.0] and list(index.values_at(2)) == [3.0]
     assert index.best_within(1) == (4.0 if goal == "maximize" else 1.0)
+    assert len(index.averages_at(2)) == 1 and index.averages_at(1).median() == 2.5  # [1, 3] cut at 2; [4]
     table.finish(1)
     assert len(index.bests_at(1, open_only=True)) == 0 and len(index.bests_at(1)) == 2
 
@@ -234,3 +236,27 @@ def test_finished_is_read_only_so_the_index_cannot_miss_an_end() -> None:
     with pytest.raises(AttributeError):
         frozen.add(1)
     assert table.finished == {0} and table.index.ended == {0}
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 50), st.sampled_from([-1.0, 0.0, 1.0, 2.5, math.inf, -math.inf])
+                              | st.floats(allow_nan=False)), max_size=80))
+def test_the_running_median_is_statistics_median_under_inserts_and_removals(ops: list[tuple[bool, int, float]]) -> None:
+    """The median policy's running median (two heaps, lazy deletion) against statistics.median of a plain list."""
+    import statistics
+
+    from orchestrator.policies.incremental.running_median import RunningMedian
+
+    running = RunningMedian()
+    plain: list[float] = []
+    for insert, pick, x in ops:
+        if insert or not plain:
+            running.add(x)
+            plain.append(x)
+        else:
+            gone = plain.pop(pick % len(plain))
+            running.remove(gone)
+        assert len(running) == len(plain)
+        if plain:
+            want, got = statistics.median(plain), running.median()
+            assert got == want or (math.isnan(got) and math.isnan(want))

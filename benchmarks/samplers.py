@@ -126,7 +126,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--functions", nargs="+", default=list(FUNCTIONS), choices=list(FUNCTIONS))
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLINGS), choices=list(SAMPLINGS))
+    parser.add_argument("--no-gp", action="store_true", help="as if PyTorch were missing: gp refused, auto falls back")
     args = parser.parse_args()
+    if args.no_gp:
+        import orchestrator.samplers.auto as auto
+
+        auto.gp_available = lambda: False  # type: ignore[assignment]
     warnings.simplefilter("ignore")
     medians: dict[tuple[str, int, str], float | None] = {}
     print(f"median simple regret over {args.seeds} seeds (lower is better; n/a: refused for the space)")

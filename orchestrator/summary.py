@@ -29,6 +29,10 @@ def _policy_text(spec: SweepSpec) -> str:
 def _sampling_text(spec: SweepSpec) -> str:
     s = _fields(spec.sampling)
     method, extra = s.pop("method"), _pairs(s)
+    if method == "auto":  # say what it picks for this space and budget
+        from orchestrator.samplers import auto_method
+
+        method = f"auto -> {auto_method(spec)}"
     return f"{method} ({extra})" if extra else method
 
 

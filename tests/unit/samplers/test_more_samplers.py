@@ -146,3 +146,13 @@ def test_auto_rule() -> None:
 
 def load_spec_expr(raw: dict[str, Any]) -> Any:
     return spec({"method": "random"}, {"p": raw}).space.expressions["p"]
+
+
+def test_validate_says_what_auto_picks() -> None:
+    from rich.console import Console
+
+    from orchestrator.summary import spec_summary
+
+    console = Console(width=200, record=True)
+    console.print(spec_summary(spec({"method": "auto", "seed": 1}, runs=500)))
+    assert "auto -> cmaes" in console.export_text()

@@ -3,7 +3,8 @@
 A decision at interval N needs, over the runs that reached N, the sorted values at N (ASHA, hyperband), the
 sorted best(r, N) (truncation, with or without ended runs) or the sorted avg(r, N) (median), and the best value
 any run reported within its first N intervals (bandit). Rebuilding those from the whole table costs O(trials)
-per decision; here each report updates one sorted list per kept statistic (O(log n)), and a decision reads them.
+per decision; here each report updates one sorted list (for avg(r, N): one running median) per kept statistic
+(O(log n)), and a decision reads them.
 
 A statistic is kept from the first time a policy asks for it (built once from the curves so far), so a sweep
 pays only for what its policy reads. Values are cleaned as the pure policies clean them (NaN is the worst for

@@ -13,7 +13,6 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -22,8 +21,20 @@ from pydantic import (
     model_validator,
 )
 
-from orchestrator.space import GridError, SearchSpace, coerce_expression, computable
+from orchestrator.space import GridError, SearchSpace
+from orchestrator.space_parse import coerce_expression, computable
 from orchestrator.space_wandb import AnyExpression as Expression
+from orchestrator.spec_base import Frozen as _Frozen
+from orchestrator.spec_policies import (
+    EarlyTermination,
+    NoPolicy,
+)
+from orchestrator.spec_sampling import (
+    METRIC_SAMPLERS,
+    GridSampling,
+    RandomSampling,
+    Sampling,
+)
 
 NAME_RE = r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$"  # a dotted name is a nested parameter, as W&B allows
 MACRO_RE = re.compile(r"\$\{([^}]*)\}")
@@ -44,8 +55,6 @@ PLAIN_MACROS = frozenset(
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 # ---------------------------------------------------------------- trial
@@ -151,106 +160,6 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- sampling
-
-
-class RandomSampling(_Frozen):
-    method: Literal["random"] = "random"
-    seed: int | None = None
-
-
-class GridSampling(_Frozen):
-    method: Literal["grid"]
-
-
-class BayesianSampling(_Frozen):
-    method: Literal["bayesian"]
-    seed: int | None = None
-    n_startup_trials: int = Field(default=10, ge=0, description="random trials before TPE takes over")
-    multivariate: bool = False
-    group: bool = Field(default=False, description="multivariate TPE per group of parameters sampled together")
-
-    @model_validator(mode="after")
-    def _group_needs_multivariate(self) -> BayesianSampling:
-        if self.group and not self.multivariate:
-            raise ValueError("group: true needs multivariate: true (TPE groups are multivariate)")
-        return self
-
-
-class GpSampling(_Frozen):
-    """Optuna's Gaussian-process sampler (needs the `gp` extra: torch)."""
-
-    method: Literal["gp"]
-    seed: int | None = None
-    n_startup_trials: int = Field(default=10, ge=0, description="random trials before the GP takes over")
-    deterministic_objective: bool = Field(default=False, description="the metric has no noise")
-
-
-class CmaEsSampling(_Frozen):
-    """Optuna's CMA-ES: numeric parameters only, one objective, no constraints (it ignores them)."""
-
-    method: Literal["cmaes"]
-    seed: int | None = None
-    n_startup_trials: int = Field(default=1, ge=0)
-    popsize: int | None = Field(default=None, ge=2, description="trials per generation; default 4 + 3 ln(dims)")
-    use_separable_cma: bool = False
-    with_margin: bool = Field(default=False, description="CMA-ES with margin, for integer and quantized parameters")
-    lr_adapt: bool = Field(default=False, description="learning-rate adaptation, for noisy or multimodal metrics")
-
-    @model_validator(mode="after")
-    def _compatible(self) -> CmaEsSampling:
-        if self.use_separable_cma and (self.with_margin or self.lr_adapt):
-            raise ValueError("use_separable_cma cannot be combined with with_margin or lr_adapt")
-        if self.with_margin and self.lr_adapt:
-            raise ValueError("with_margin cannot be combined with lr_adapt")
-        return self
-
-
-class QmcSampling(_Frozen):
-    """Quasi-Monte Carlo: trial N takes point N of a Sobol or Halton sequence."""
-
-    method: Literal["qmc"]
-    qmc_type: Literal["sobol", "halton"] = "sobol"
-    scramble: bool = True
-    seed: int | None = None
-
-
-class AutoSampling(_Frozen):
-    """Picks gp, cmaes or bayesian from the space and the budget (README: sampling)."""
-
-    method: Literal["auto"]
-    seed: int | None = None
-
-
-class SobolSampling(_Frozen):
-    method: Literal["sobol"]
-    seed: int | None = None
-    scramble: bool = True
-
-
-class Nsga2Sampling(_Frozen):
-    """Optuna's NSGA-II: the genetic sampler for multi-objective sweeps (single-objective works too)."""
-
-    method: Literal["nsga2"]
-    seed: int | None = None
-    population_size: int = Field(default=50, ge=2)
-
-
-METRIC_SAMPLERS = frozenset({"bayesian", "nsga2", "gp", "cmaes", "auto"})  # samplers that learn from the metric
-
-Sampling = Annotated[
-    RandomSampling
-    | GridSampling
-    | BayesianSampling
-    | SobolSampling
-    | Nsga2Sampling
-    | GpSampling
-    | CmaEsSampling
-    | QmcSampling
-    | AutoSampling,
-    Field(discriminator="method"),
-]
-
 # ---------------------------------------------------------------- metric
 
 
@@ -338,80 +247,6 @@ def _objectives(data: Any) -> Any:
     first = metrics[0]
     return {**data, "metric": {"name": first.get("name"), "goal": first.get("goal"), "extra": names[1:]}}
 
-
-# ---------------------------------------------------------------- early termination
-
-
-class _Policy(_Frozen):
-    evaluation_interval: int = Field(default=1, ge=1)
-    delay_evaluation: int = Field(default=0, ge=0)
-
-
-class BanditPolicy(_Policy):
-    policy: Literal["bandit"]
-    slack_factor: float | None = Field(default=None, gt=0)
-    slack_amount: float | None = Field(default=None, ge=0)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_slack(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            given = [k for k in ("slack_factor", "slack_amount") if data.get(k) is not None]
-            if len(given) != 1:
-                raise ValueError(f"bandit needs exactly one of slack_factor and slack_amount (got {given or 'neither'})")
-        return data
-
-
-class MedianPolicy(_Policy):
-    policy: Literal["median"]
-
-
-class TruncationPolicy(_Policy):
-    policy: Literal["truncation"]
-    truncation_percentage: int = Field(ge=1, le=99)
-    exclude_finished_jobs: bool = False
-
-
-class NoPolicy(_Policy):
-    policy: Literal["none"]
-
-
-class HyperbandPolicy(_Policy):
-    """W&B's hyperband: brackets from min_iter * eta^k, or from max_iter / eta^k for k = 1..s."""
-
-    policy: Literal["hyperband"]
-    min_iter: int | None = Field(default=None, ge=1)
-    max_iter: int | None = Field(default=None, ge=1)
-    s: int | None = Field(default=None, ge=1)
-    eta: float = Field(default=3, gt=1)
-    strict: bool = False
-
-    @model_validator(mode="after")
-    def _iters(self) -> HyperbandPolicy:
-        if self.min_iter is None and self.max_iter is None:
-            raise ValueError("hyperband needs min_iter, or max_iter with s")
-        if self.max_iter is not None and self.s is None:
-            raise ValueError("hyperband with max_iter needs s (the number of brackets)")
-        return self
-
-
-class AshaPolicy(_Policy):
-    policy: Literal["asha"]
-    min_resource: int = Field(default=1, ge=1)
-    reduction_factor: float = Field(default=3, gt=1)
-    min_early_stopping_rate: int = Field(default=0, ge=0)
-
-
-class OptunaPolicy(_Policy):
-    policy: Literal["optuna"]
-    pruner: Literal["median", "percentile", "successive_halving", "hyperband", "wilcoxon", "threshold", "patient"]
-    args: dict[str, Any] = Field(default_factory=dict)
-
-
-EarlyTermination = Annotated[
-    BanditPolicy | MedianPolicy | TruncationPolicy | NoPolicy | HyperbandPolicy | AshaPolicy | OptunaPolicy,
-    Field(discriminator="policy"),
-]
 
 # ---------------------------------------------------------------- limits and resources
 

@@ -9,7 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.spec import CommandTrial, GridSampling, SweepSpec
+from orchestrator.spec import CommandTrial, SweepSpec
+from orchestrator.spec_sampling import GridSampling
 
 
 def _fields(model: BaseModel) -> dict[str, Any]:

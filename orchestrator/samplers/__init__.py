@@ -14,7 +14,8 @@ from orchestrator.samplers.nsga2 import Nsga2Sampler
 from orchestrator.samplers.qmc import QmcSampler
 from orchestrator.samplers.random import RandomSampler
 from orchestrator.samplers.sobol import SobolSampler
-from orchestrator.spec import (
+from orchestrator.spec import SweepSpec
+from orchestrator.spec_sampling import (
     AutoSampling,
     BayesianSampling,
     CmaEsSampling,
@@ -24,7 +25,6 @@ from orchestrator.spec import (
     QmcSampling,
     RandomSampling,
     SobolSampling,
-    SweepSpec,
 )
 
 

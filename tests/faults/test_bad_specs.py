@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 
 from orchestrator.loading import SpecError, load_spec
 from orchestrator.samplers import create_sampler
-from orchestrator.space import MAX_GRID_POINTS, POSITIONAL
+from orchestrator.space import MAX_GRID_POINTS
+from orchestrator.space_parse import POSITIONAL
 
 SWEEPQ = str(Path(sys.executable).parent / "sweepq")
 # Deterministic in CI; the deadline only catches a hang (the issue saw one spec never return).

@@ -10,15 +10,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from pydantic import TypeAdapter, ValidationError
 from scipy import stats
 
-from orchestrator.space import (
-    Expression,
-    GridError,
-    SearchSpace,
-    coerce_expression,
-    nest,
-    parse_call,
-    quantize,
-)
+from orchestrator.space import Expression, GridError, SearchSpace, nest, quantize
+from orchestrator.space_parse import coerce_expression, parse_call
 
 N = 4000
 EXPR = TypeAdapter(Expression)

@@ -9,7 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from orchestrator.loading import SpecError, load_spec
-from orchestrator.spec import BanditPolicy, CommandTrial, GridSampling, ParameterGroup, SweepSpec
+from orchestrator.spec import CommandTrial, ParameterGroup, SweepSpec
+from orchestrator.spec_policies import BanditPolicy
+from orchestrator.spec_sampling import GridSampling
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
 

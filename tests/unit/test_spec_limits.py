@@ -8,7 +8,8 @@ import pytest
 
 from orchestrator.dashboard.auth import is_loopback, parse_basic_auth
 from orchestrator.loading import MAX_DEPTH, MAX_VALUES, SpecError, document_problems, load_spec
-from orchestrator.space import MAX_GRID_POINTS, MAX_RANGE_VALUES, int_range
+from orchestrator.space import MAX_GRID_POINTS
+from orchestrator.space_parse import MAX_RANGE_VALUES, int_range
 
 
 def spec(parameters: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from pydantic import TypeAdapter
 
 from orchestrator.loading import load_spec
 from orchestrator.samplers import TrialRecord, create_sampler
-from orchestrator.space import Expression, SearchSpace, coerce_expression
+from orchestrator.space import Expression, SearchSpace
+from orchestrator.space_parse import coerce_expression
 
 ALL_EXPRESSIONS = {
     "c": {"choice": ["a", "b", "c"]},

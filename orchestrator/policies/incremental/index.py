@@ -20,7 +20,7 @@ from sortedcontainers import SortedList
 
 from orchestrator.policies.base import Curve, Goal, better, clean, mean
 from orchestrator.policies.incremental.prefix import PrefixBest
-from orchestrator.policies.incremental.running_median import RunningMedian
+from orchestrator.policies.incremental.running_median import RunningMedian, RunningRank
 
 Stat = Callable[[int, int], float]  # (trial, interval) -> the trial's number at that interval
 
@@ -89,6 +89,13 @@ class CurveIndex:
     def bests_at(self, interval: int, open_only: bool = False) -> SortedList[float]:
         """best(r, N) of every run that reached N (only the runs that have not ended, if open_only), ascending."""
         return self._sorted("open_best" if open_only else "best").at(interval)
+
+    def ranked_at(self, key: str, interval: int, low_size: Callable[[int], int]) -> RunningRank:
+        """The cleaned values at interval N of every run that reached N, split so that the lower part holds
+        low_size(n) of the n values (its top is the value at that rank); `key` names the split."""
+        family = self._families.get(key) or self._build(key, Family(self.value, False, lambda: RunningRank(low_size)))
+        ranked: RunningRank = family.at(interval)
+        return ranked
 
     def averages_at(self, interval: int) -> RunningMedian:
         """avg(r, N) of every run that reached N, as a running median (their median and count)."""

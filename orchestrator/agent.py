@@ -39,7 +39,8 @@ from orchestrator.space import nest
 from orchestrator.spec import CommandTrial, PythonTrial, SweepSpec
 from workers.reporting import STEP_NAMES, TrialStopped
 from workers.runners.base import Outcome, Runner, TrialContext
-from workers.wandb_shim.wandb._core import Binding, Session, as_number
+from workers.wandb_shim.wandb._core import Binding, Session
+from workers.wandb_shim.wandb._values import as_number
 
 log = logging.getLogger("sweepq.agent")
 QUEUE_PREFIX = "agent-"

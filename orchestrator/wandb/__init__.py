@@ -20,7 +20,8 @@ from typing import Any
 
 from orchestrator.agent import Agent, AgentError, FunctionRunner, agent_sweep_spec, resolve_settings
 from orchestrator.settings import Settings as SweepqSettings
-from workers.wandb_shim.wandb._core import Binding, Config, Error, Run, Session, Settings, Summary, Unsupported, login
+from workers.wandb_shim.wandb._core import Binding, Run, Session, Settings, login
+from workers.wandb_shim.wandb._values import Config, Error, Summary, Unsupported
 
 __all__ = ["AgentError", "Config", "Error", "Run", "Settings", "Summary", "Unsupported", "agent", "define_metric",
            "finish", "init", "log", "login", "save", "sweep"]

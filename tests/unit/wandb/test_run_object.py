@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 import workers.wandb_shim.wandb as shim
-from workers.wandb_shim.wandb._core import Binding, Error, Session, Unsupported
+from workers.wandb_shim.wandb._core import Binding, Session
 from workers.wandb_shim.wandb._keras import make_callbacks
+from workers.wandb_shim.wandb._values import Error, Unsupported
 
 Rows = list[tuple[dict[str, float], int | None]]
 

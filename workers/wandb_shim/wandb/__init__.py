@@ -18,7 +18,8 @@ import os
 import sys
 from typing import Any
 
-from ._core import Binding, Config, Error, Run, Session, Settings, Summary, Unsupported, login
+from ._core import Binding, Run, Session, Settings, login
+from ._values import Config, Error, Summary, Unsupported
 
 __all__ = ["Config", "Error", "Run", "Settings", "Summary", "Unsupported", "agent", "define_metric", "finish", "init",
            "log", "login", "save", "sweep"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._core import Session, Unsupported
+from ._core import Session
+from ._values import Unsupported
 
 REFUSED = ("log_weights", "log_gradients", "training_data", "validation_data", "generator", "predictions",
            "input_type", "output_type", "log_evaluation", "log_batch_frequency", "compute_flops")

@@ -20,7 +20,7 @@ from sortedcontainers import SortedList
 
 from orchestrator.policies.base import Curve, Goal, better, clean, mean
 from orchestrator.policies.incremental.prefix import PrefixBest
-from orchestrator.policies.incremental.running_median import RunningMedian, RunningRank
+from orchestrator.policies.incremental.ranks import RunningMedian, RunningRank
 
 Stat = Callable[[int, int], float]  # (trial, interval) -> the trial's number at that interval
 

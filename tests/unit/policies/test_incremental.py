@@ -245,7 +245,7 @@ def test_the_running_median_is_statistics_median_under_inserts_and_removals(ops:
     """The median policy's running median (two heaps, lazy deletion) against statistics.median of a plain list."""
     import statistics
 
-    from orchestrator.policies.incremental.running_median import RunningMedian
+    from orchestrator.policies.incremental.ranks import RunningMedian
 
     running = RunningMedian()
     plain: list[float] = []

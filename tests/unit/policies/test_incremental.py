@@ -260,3 +260,22 @@ def test_the_running_median_is_statistics_median_under_inserts_and_removals(ops:
         if plain:
             want, got = statistics.median(plain), running.median()
             assert got == want or (math.isnan(got) and math.isnan(want))
+
+
+@settings(max_examples=200, deadline=None)
+@given(ops=st.lists(st.tuples(st.booleans(), st.integers(0, 50), st.integers(-5, 5).map(float)), max_size=80),
+       divisor=st.integers(1, 4))
+def test_the_rank_split_reads_the_value_at_its_rank(ops: list[tuple[bool, int, float]], divisor: int) -> None:
+    """The split ASHA and hyperband read: the lower part's top is the value at ascending position low_size(n) - 1."""
+    from orchestrator.policies.incremental.ranks import RunningRank
+
+    ranked = RunningRank(lambda n: n // divisor + 1)
+    plain: list[float] = []
+    for insert, pick, x in ops:
+        if insert or not plain:
+            ranked.add(x)
+            plain.append(x)
+        else:
+            ranked.remove(plain.pop(pick % len(plain)))
+        if plain:
+            assert ranked.low_top() == sorted(plain)[min(len(plain) // divisor + 1, len(plain)) - 1]

@@ -281,12 +281,17 @@ def decisions(
     stops_only: bool = typer.Option(False, "--stops", help="Only the decisions that stopped a trial."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """The early-termination decisions of a sweep: trial, interval, value, threshold, policy and reason."""
-    rows = [d for d in open_sweep(sweep_id).decisions() if d["stop"] or not stops_only]
+    """The early-termination decisions of a sweep (every stop; continues counted unless the evaluator keeps them)."""
+    sweep = open_sweep(sweep_id)
+    rows = [d for d in sweep.decisions() if d["stop"] or not stops_only]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     console.print(decisions_table(rows))
+    counts = sweep.decision_counts()
+    if counts["continue"] > counts["continue_listed"] and not stops_only:
+        console.print(f"{counts['stop']} stop decisions listed; continue decisions: {counts['continue']} counted, "
+                      "not listed (SWEEPQ_KEEP_CONTINUE_DECISIONS=true on the evaluator lists them)")
 
 
 def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:

@@ -125,10 +125,20 @@ class Sweep:
         return rows
 
     def decisions(self) -> list[dict[str, Any]]:
-        """Every early-termination decision (trial, attempt, interval, stop, value, threshold, reason, policy,
-        time), in the order they were made."""
+        """The listed early-termination decisions (trial, attempt, interval, stop, value, threshold, reason, policy,
+        time), in the order they were made: every stop decision; continue decisions only when the evaluator runs
+        with keep_continue_decisions, else they are counted, not listed (see decision_counts())."""
         raw = self.client.ledger.r.hvals(self.client.ledger.keys.decisions(self.id))
         return sorted((json.loads(v) for v in raw), key=lambda d: (d["time"], d["trial"], d["interval"]))
+
+    def decision_counts(self) -> dict[str, int]:
+        """How many decisions were made: `stop` and `continue` in all, and `continue_listed`, those of the
+        continues that decisions() lists (the others were only counted)."""
+        docs = self.decisions()
+        counted = self.client.ledger.r.get(self.client.ledger.keys.continues(self.id))
+        listed = sum(1 for d in docs if not d["stop"])
+        stops = len(docs) - listed
+        return {"stop": stops, "continue": listed + int(counted or 0), "continue_listed": listed}
 
     def best_trial(self) -> dict[str, Any] | None:
         """The completed or stopped trial with the best primary metric, ranked by its best report or its final value

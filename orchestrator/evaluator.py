@@ -30,7 +30,7 @@ from orchestrator.store.codec import dumps
 from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger, text
-from orchestrator.store.streams import Report, decode_entry, read_reports
+from orchestrator.store.streams import Report, after, commit, curve_entries, decode_entry, merged, read_reports
 
 log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
@@ -52,6 +52,7 @@ class Watch:
     table: MetricTable
     last: tuple[int, int] = (0, 0)
     earlier_stops: set[tuple[int, int, int]] = field(default_factory=set)  # (trial, attempt, interval), on catch-up
+    continues: int = 0  # continue decisions of the batch being applied, counted when it is committed
 
 
 class Evaluator:
@@ -174,7 +175,8 @@ class Evaluator:
                 watch.table.finish(n)
 
     def _catch_up(self, watch: Watch) -> None:
-        """Rebuild the table from the stream: acknowledged entries silently, pending ones evaluated again."""
+        """Rebuild the table from the compacted curves and the stream's tail: acknowledged entries silently,
+        pending ones evaluated again (then committed: compacted and acknowledged)."""
         key = self.keys.metrics(watch.sweep_id)
         try:
             self.client.xgroup_create(key, GROUP, id="0", mkstream=True)
@@ -189,9 +191,9 @@ class Evaluator:
         watch.earlier_stops = {(d["trial"], d["attempt"], d["interval"]) for d in self._stop_decisions(watch.sweep_id)}
         if delivered != "0-0":
             raw: Any = self.client.xrange(key, min="-", max=delivered)
-            self._apply(watch, raw, evaluate_only=redo)
-        if redo:
-            self.client.xack(key, GROUP, *redo)
+            curves = curve_entries(self.client, self.keys, watch.sweep_id, self.ledger.trial_numbers(watch.sweep_id))
+            self._apply(watch, merged(curves, {text(i): f for i, f in raw}), evaluate_only=redo)
+            self._commit(watch, [e for e in raw if text(e[0]) in redo], trim_to=after(delivered))
         watch.earlier_stops.clear()
 
     def _warm(self, watch: Watch) -> None:
@@ -227,7 +229,7 @@ class Evaluator:
             if watch is None or not entries:
                 continue
             self._apply(watch, entries, evaluate_only=None)
-            self.client.xack(text(key), GROUP, *[text(e[0]) for e in entries])
+            self._commit(watch, entries, trim_to=after(text(entries[-1][0])))
 
     def _drain(self, watch: Watch) -> None:
         """Apply and acknowledge whatever is left unread in a sweep's stream."""
@@ -238,7 +240,13 @@ class Evaluator:
             if not entries:
                 return
             self._apply(watch, entries, evaluate_only=None)
-            self.client.xack(key, GROUP, *[text(e[0]) for e in entries])
+            self._commit(watch, entries, trim_to=after(text(entries[-1][0])))
+
+    def _commit(self, watch: Watch, entries: Any, trim_to: str) -> None:
+        """Acknowledge applied entries, compact them into their curves, count the batch's continue decisions and
+        trim the stream below them: one round trip per batch (see streams.commit)."""
+        commit(self.client, self.keys, watch.sweep_id, GROUP, entries, trim_to=trim_to, continues=watch.continues)
+        watch.continues = 0
 
     def _apply(self, watch: Watch, entries: Any, evaluate_only: set[str] | None) -> None:
         """Add entries to the table; evaluate each new interval (all, or only the ids in `evaluate_only`)."""
@@ -268,6 +276,10 @@ class Evaluator:
             self._stop(watch.sweep_id, report.trial, report.attempt)
 
     def _record(self, watch: Watch, attempt: int, d: Decision) -> None:
+        """Keep a stop decision with its numbers; a continue one is only counted, unless keep_continue_decisions."""
+        if not d.stop and not self.settings.keep_continue_decisions:
+            watch.continues += 1
+            return
         doc = {
             "trial": d.trial, "attempt": attempt, "interval": d.interval, "stop": d.stop, "value": d.value,
             "threshold": d.threshold, "reason": d.reason, "policy": watch.policy.name, "time": time.time(),

@@ -37,7 +37,16 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     scheduler_poll_seconds: float = Field(default=0.2, gt=0)
     stop_grace_seconds: float = Field(default=10.0, ge=0, description="cooperative stop before a forced one")
-    stream_maxlen: int = Field(default=100_000, ge=1000, description="approximate cap of each metric stream")
+    stream_maxlen: int = Field(
+        default=100_000, ge=1000,
+        description="deprecated, ignored: metric streams have no cap; the evaluator compacts applied reports into "
+        "per-trial curves and trims the stream only below them, so no report is dropped",
+    )
+    keep_continue_decisions: bool = Field(
+        default=False,
+        description="the evaluator lists every continue decision too (one record per trial and interval); by default "
+        "stop decisions are listed with their numbers and continue decisions are only counted",
+    )
     log_tail_lines: int = Field(default=50, ge=1)
     scheduler_lock_seconds: float = Field(default=10.0, gt=0, description="a dead scheduler's lock frees after it")
     visibility_timeout_seconds: int = Field(

@@ -63,9 +63,19 @@ class Keys:
         """Stream of every intermediate report of a sweep's trials (one stream per sweep)."""
         return f"{self.prefix}:sweep:{sweep_id}:metrics"
 
+    def curve(self, sweep_id: str, number: int) -> str:
+        """List: one trial's reports compacted out of the metric stream once the evaluator applied them (every
+        attempt, in stream order; each element `id|attempt|seq|step|time|values JSON`)."""
+        return f"{self.prefix}:sweep:{sweep_id}:curve:{number}"
+
     def decisions(self, sweep_id: str) -> str:
-        """Hash of a sweep's early-termination decisions, one per trial:attempt:interval (JSON documents)."""
+        """Hash of a sweep's early-termination decisions, one per trial:attempt:interval (JSON documents): every
+        stop, and continues only when the evaluator runs with keep_continue_decisions."""
         return f"{self.prefix}:sweep:{sweep_id}:decisions"
+
+    def continues(self, sweep_id: str) -> str:
+        """String counter: a sweep's continue decisions that were counted, not listed in `decisions`."""
+        return f"{self.prefix}:sweep:{sweep_id}:continues"
 
     def sweep_pattern(self, sweep_id: str) -> str:
         """Glob matching every key of one sweep (for deletion)."""

@@ -1,7 +1,10 @@
-"""The metric stream of a sweep: one entry per report (trial, attempt, step, values, time).
+"""The metric stream of a sweep: one entry per report (trial, attempt, step, values, time), and the curves
+its applied entries are compacted into.
 
 Writing a report is one pipelined round trip that also updates the trial's last/best values in the ledger,
-extends its lease and reads its stop flag, so reporting doubles as the stop channel (DESIGN §6).
+extends its lease and reads its stop flag, so reporting doubles as the stop channel (DESIGN §6). The stream has
+no cap: the evaluator moves each batch it applied into per-trial curves as it acknowledges it (`commit`) and
+trims the stream only below that point, so every report stays readable (`read_reports`: curves plus the tail).
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ class Report:
     seq: int | None = None  # the report's number within its attempt (absent in entries older than fencing)
 
 
-# KEYS: stream, trial, lease, stop. ARGV: maxlen, lease ms, owner, attempt (JSON), seq, n entry fields, entry
-# field/value pairs, then trial field/value pairs. One command instead of a pipeline: the same single round trip,
-# a third of the client-side cost (reporting is the hot path of a sweep). Fenced: only the trial's running attempt
-# (and the lease's owner) writes; a lease that ran out while Redis was away is taken again by that attempt. Each
-# report carries the attempt's sequence number, so one re-sent after a timeout lands once.
+# KEYS: stream, trial, lease, stop. ARGV: unused (was the stream's cap), lease ms, owner, attempt (JSON), seq,
+# n entry fields, entry field/value pairs, then trial field/value pairs. One command instead of a pipeline: the same
+# single round trip, a third of the client-side cost (reporting is the hot path of a sweep). Fenced: only the
+# trial's running attempt (and the lease's owner) writes; a lease that ran out while Redis was away is taken again by
+# that attempt. Each report carries the attempt's sequence number, so one re-sent after a timeout lands once.
 # Returns {code, stop reason or ''}: code 1 = written, 2 = duplicate (already written), 0 = lost (not the owner).
 _REPORT = """
 if redis.call('HGET', KEYS[2], 'status') ~= '"running"' or redis.call('HGET', KEYS[2], 'attempt') ~= ARGV[4] then
@@ -54,7 +57,7 @@ if holder then redis.call('PEXPIRE', KEYS[3], ARGV[2]) else redis.call('SET', KE
 local n = tonumber(ARGV[6])
 local entry = {}
 for i = 7, 6 + 2 * n do entry[#entry + 1] = ARGV[i] end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(entry))
+redis.call('XADD', KEYS[1], '*', unpack(entry))
 for i = 7 + 2 * n, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[2], 'report_seq', '[' .. ARGV[4] .. ',' .. ARGV[5] .. ']')
 return {1, stop}
@@ -72,10 +75,11 @@ class ReportWriter:
     Sending on a held connection skips redis-py's per-command machinery, which costs more CPU than the command
     itself. A connection that broke is replaced once at once (an idle connection the server dropped); a second
     failure is raised, and the caller rides out the outage (the write is idempotent by its sequence number).
+    `maxlen` is deprecated and ignored: the stream is trimmed only past what the evaluator compacted.
     """
 
     def __init__(
-        self, client: redis.Redis, keys: Keys, sweep_id: str, *, maxlen: int, lease_s: float, owner: str = ""
+        self, client: redis.Redis, keys: Keys, sweep_id: str, *, maxlen: int = 0, lease_s: float, owner: str = ""
     ) -> None:
         self.client, self.keys, self.sweep_id = client, keys, sweep_id
         self.maxlen, self.lease_ms, self.owner = maxlen, int(lease_s * 1000), owner
@@ -141,16 +145,115 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read_reports(client: redis.Redis, keys: Keys, sweep_id: str, trial: int | None = None) -> list[Report]:
-    """Every report still in a sweep's stream (optionally of one trial), oldest first."""
-    out: list[Report] = []
+def entry_key(raw: str) -> tuple[int, int]:
+    """A stream entry id as a sortable (milliseconds, sequence) pair."""
+    ms, _, seq = raw.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def after(raw: str) -> str:
+    """The smallest entry id greater than `raw` (XTRIM MINID keeps ids at or above it)."""
+    ms, seq = entry_key(raw)
+    return f"{ms}-{seq + 1}"
+
+
+def compact_element(entry_id: str, fields: Mapping[str, str]) -> str:
+    """One report as its curve keeps it: `id|attempt|seq|step|time|values JSON` (the values stay as written)."""
+    head = f"{entry_id}|{fields.get('attempt', '1')}|{fields.get('seq', '')}"
+    return f"{head}|{fields['step']}|{fields['t']}|{fields['values']}"
+
+
+def expand_element(trial: int, element: str) -> tuple[str, dict[str, str]]:
+    """A curve element back in the stream entry's shape (id, fields), for decode_entry and the evaluator."""
+    entry_id, attempt, seq, step, t, values = element.split("|", 5)
+    fields = {"trial": str(trial), "attempt": attempt, "step": step, "values": values, "t": t}
+    return entry_id, fields | ({"seq": seq} if seq else {})
+
+
+def _stream_tail(client: redis.Redis, key: str, trial: int | None) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
     start = "-"
     while True:
-        batch: Any = client.xrange(keys.metrics(sweep_id), min=start, max="+", count=5000)
-        for entry_id, fields in batch:
-            report = decode_entry(entry_id, fields)
-            if trial is None or report.trial == trial:
-                out.append(report)
+        batch: Any = client.xrange(key, min=start, max="+", count=5000)
+        for raw_id, raw in batch:
+            fields = {_text(k): _text(v) for k, v in raw.items()}
+            if trial is None or int(fields["trial"]) == trial:
+                out[_text(raw_id)] = fields
         if len(batch) < 5000:
             return out
         start = "(" + _text(batch[-1][0])
+
+
+def curve_entries(client: redis.Redis, keys: Keys, sweep_id: str, numbers: list[int]) -> dict[str, dict[str, str]]:
+    """The compacted reports of these trials, as stream entries by id (pipelined, 1,000 trials a round trip)."""
+    out: dict[str, dict[str, str]] = {}
+    for start in range(0, len(numbers), 1000):
+        chunk = numbers[start:start + 1000]
+        pipe = client.pipeline(transaction=False)
+        for n in chunk:
+            pipe.lrange(keys.curve(sweep_id, n), 0, -1)
+        for n, elements in zip(chunk, pipe.execute(), strict=True):
+            out.update(expand_element(n, _text(e)) for e in elements)
+    return out
+
+
+def merged(curves: Mapping[str, Mapping[str, str]], tail: Mapping[str, Mapping[str, str]]) -> list[tuple[str, Any]]:
+    """Curves and stream entries as one list of (id, fields), oldest first, each entry once."""
+    entries = {**curves, **tail}
+    return sorted(entries.items(), key=lambda kv: entry_key(kv[0]))
+
+
+def read_reports(client: redis.Redis, keys: Keys, sweep_id: str, trial: int | None = None) -> list[Report]:
+    """Every report of a sweep (optionally of one trial), oldest first: its compacted curves plus the stream's tail.
+
+    The tail is read first: an entry trimmed meanwhile had been compacted before, so the curves read next hold
+    it (no gap); an entry in both is kept once (no duplicate).
+    """
+    tail = _stream_tail(client, keys.metrics(sweep_id), trial)
+    numbers = [trial] if trial is not None else [int(_text(n)) for n in client.zrange(keys.trial_numbers(sweep_id), 0, -1)]
+    return [decode_entry(i, f) for i, f in merged(curve_entries(client, keys, sweep_id, numbers), tail)]
+
+
+# KEYS: stream, continue-decision counter, then one curve key per entry. ARGV: group, trim point (MINID), continue
+# decisions to count, then per entry: id, curve element. An entry still pending in the group is acknowledged and
+# appended to its trial's curve in the same step, so a report is in its curve exactly when it is acknowledged (a
+# batch applied again adds nothing twice), and the batch's continue decisions are counted once. Then the stream is
+# trimmed below the trim point, never past an entry still pending (one a dead evaluator read). Returns the count
+# of entries acknowledged now.
+_COMPACT = """
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local acked = 0
+for i = 4, #ARGV, 2 do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[(i - 4) / 2 + 3], ARGV[i + 1])
+    acked = acked + 1
+  end
+end
+if acked > 0 and tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[2], ARGV[3]) end
+local minid = ARGV[2]
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+if pending[1] > 0 and before(pending[2], minid) then minid = pending[2] end
+redis.call('XTRIM', KEYS[1], 'MINID', '~', minid)
+return acked
+"""
+
+
+def commit(
+    client: redis.Redis, keys: Keys, sweep_id: str, group: str, entries: Any, *, trim_to: str, continues: int = 0
+) -> int:
+    """Acknowledge applied stream entries, compact them into their trials' curves, count the batch's continue
+    decisions and trim the stream below `trim_to`: one script call (one round trip) per batch. Returns how many
+    entries were acknowledged now (0 when a batch had been committed before)."""
+    curve_keys: list[str] = []
+    args: list[Any] = [group, trim_to, continues]
+    for raw_id, raw in entries:
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
+        args += [_text(raw_id), compact_element(_text(raw_id), fields)]
+    stream_keys = [keys.metrics(sweep_id), keys.continues(sweep_id)]
+    return int(client.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args))

@@ -326,6 +326,7 @@ def scheduler_kill(cluster: Cluster, *, runs: int = 12) -> Audit:
 
 def evaluator_kill(cluster: Cluster, *, runs: int = 8) -> Audit:
     """SIGKILL a standalone evaluator mid-sweep and start another: every report is still read and acknowledged."""
+    cluster.env["SWEEPQ_KEEP_CONTINUE_DECISIONS"] = "true"  # every decision listed, so the first ones show
     cluster.spawn("scheduler", "--no-evaluator", log="scheduler.log")
     first = cluster.spawn("evaluator", log="evaluator-1.log")
     cluster.worker(2)

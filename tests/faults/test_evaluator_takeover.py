@@ -12,6 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_sweep_that_ended_without_an_evaluator_gets_its_last_decisions_from_the_next_one(cluster: Cluster) -> None:
+    cluster.env["SWEEPQ_KEEP_CONTINUE_DECISIONS"] = "true"  # continues listed too: each decision checked once
     cluster.spawn("scheduler", "--no-evaluator", log="scheduler.log")
     first = cluster.spawn("evaluator", log="evaluator-1.log")
     cluster.worker(2)

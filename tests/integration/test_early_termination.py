@@ -55,6 +55,7 @@ def stopped_at(sweep) -> dict[int, int]:  # type: ignore[no-untyped-def]
 
 
 def test_bandit_median_and_truncation_stop_exactly_the_hand_computed_trials(cluster: Cluster) -> None:
+    cluster.env["SWEEPQ_KEEP_CONTINUE_DECISIONS"] = "true"  # continue decisions listed too (counted by default)
     cluster.scheduler()
     cluster.worker(concurrency=len(CASES))
     sweeps = {name: submit_case(cluster, name) for name in CASES}
@@ -88,6 +89,7 @@ def test_a_trial_that_never_reports_is_not_stopped(cluster: Cluster) -> None:
 
 
 def test_killing_the_evaluator_mid_sweep_loses_no_report_and_stops_nothing_twice(cluster: Cluster) -> None:
+    cluster.env["SWEEPQ_KEEP_CONTINUE_DECISIONS"] = "true"  # continue decisions listed too (counted by default)
     cluster.spawn("scheduler", "--no-evaluator", log="scheduler.log")
     cluster.worker(concurrency=2)
     first = cluster.spawn("evaluator", log="evaluator-1.log")

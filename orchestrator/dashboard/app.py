@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from orchestrator.client import SweepClient
 from orchestrator.dashboard.auth import BasicAuth
-from orchestrator.dashboard.payload import sweep_payload
+from orchestrator.dashboard.live import LiveSweep, LiveSweeps
 from orchestrator.dashboard.render import finite, index_page, plotly_js_path, script_js, sweep_page
 
 
@@ -29,9 +29,17 @@ def create_dashboard(
     """The ASGI app; `allow_cancel` adds the cancel button and its endpoint (POST with an X-Sweepq header);
     `auth` (user, password) puts every page and endpoint behind HTTP basic auth."""
 
+    live = LiveSweeps(client)
+
     def sweep_or_404(sweep_id: str) -> Any:
         try:
             return client.sweep(sweep_id)
+        except KeyError:
+            return None
+
+    def live_or_404(sweep_id: str) -> LiveSweep | None:
+        try:
+            return live.get(sweep_id)
         except KeyError:
             return None
 
@@ -46,16 +54,31 @@ def create_dashboard(
         return JSONResponse(finite(list(reversed(rows))))
 
     async def sweep_html(request: Request) -> Response:
-        sweep = sweep_or_404(request.path_params["sweep_id"])
-        if sweep is None:
+        view = live_or_404(request.path_params["sweep_id"])
+        if view is None:
             return HTMLResponse("no such sweep", status_code=404)
-        return HTMLResponse(sweep_page(sweep_payload(sweep), live=True, allow_cancel=allow_cancel))
+        return HTMLResponse(sweep_page(view.poll(), live=True, allow_cancel=allow_cancel))
 
     async def sweep_json(request: Request) -> Response:
-        sweep = sweep_or_404(request.path_params["sweep_id"])
-        if sweep is None:
+        """The page's data; with ?since=<version> only "unchanged" and the status when nothing moved since."""
+        view = live_or_404(request.path_params["sweep_id"])
+        if view is None:
             return JSONResponse({"error": "no such sweep"}, status_code=404)
-        return JSONResponse(finite(sweep_payload(sweep, _axes(request, "axes2"), _axes(request, "axes3"))))
+        since = request.query_params.get("since", "")
+        return JSONResponse(finite(view.poll(since, _axes(request, "axes2"), _axes(request, "axes3"))))
+
+    async def trials_json(request: Request) -> Response:
+        """One page of the trials table: ?offset=&limit=&sort=<column>&desc=1."""
+        view = live_or_404(request.path_params["sweep_id"])
+        if view is None:
+            return JSONResponse({"error": "no such sweep"}, status_code=404)
+        q = request.query_params
+        try:
+            offset, limit = int(q.get("offset", "0")), int(q.get("limit", "50"))
+        except ValueError:
+            return JSONResponse({"error": "offset and limit are whole numbers"}, status_code=400)
+        page = view.trials(offset, limit, q.get("sort", "number"), q.get("desc", "0") in ("1", "true"))
+        return JSONResponse(finite(page))
 
     async def cancel(request: Request) -> Response:
         if not allow_cancel:
@@ -87,6 +110,7 @@ def create_dashboard(
         Route("/", index),
         Route("/api/sweeps", sweeps),
         Route("/api/sweeps/{sweep_id}", sweep_json),
+        Route("/api/sweeps/{sweep_id}/trials", trials_json),
         Route("/api/sweeps/{sweep_id}/cancel", cancel, methods=["POST"]),
         Route("/sweeps/{sweep_id}", sweep_html),
         Route("/sweeps/{sweep_id}/trials/{number:int}/images/{name}", trial_image),

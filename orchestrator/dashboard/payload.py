@@ -1,78 +1,223 @@
-"""Everything a sweep page shows, as one JSON-able document (read from the ledger through the client)."""
+"""Everything a sweep page shows, as one JSON-able document, built from a sweep's data held in memory.
+
+`SweepData` holds what the page is built from (status, trial rows, each trial's curve, decisions); `build` turns
+it into the page's document with downsampled charts (pure, no I/O). `load` reads a whole sweep once (the offline
+report); the live dashboard keeps a `SweepData` up to date from what changed (`live.py`).
+"""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.dashboard import figures
+from orchestrator.dashboard import downsample, figures
 from orchestrator.export import importances
-from orchestrator.ranking import Ranking
+from orchestrator.ranking import RANKED, Ranking
+from orchestrator.spec import SweepSpec
 
 if TYPE_CHECKING:
     from orchestrator.client import Sweep
 
 CHARTS = ("metrics", "parallel", "scatter2d", "scatter3d", "importance")
+FINAL = ("completed", "stopped", "failed", "canceled")  # a trial in these states never changes again
+DECISIONS_SHOWN = 500  # the latest decisions the page lists (the API's decisions() has them all)
+IMPORTANCE_SAMPLE = 500  # fANOVA runs on at most this many finished trials, spread over the sweep
+ROW_KEYS = ("number", "status", "value", "best", "reports", "attempt", "started", "ended", "worker", "gpu", "error")
+SORTABLE = (*ROW_KEYS, "seconds")
 
 
-def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] = ()) -> dict[str, Any]:
-    """Status, trials, decisions, best trial and the five charts of one sweep."""
-    status = sweep.status()
-    spec = sweep.spec
-    ranking = Ranking.of(spec.metric)
-    metric = "no metric" if spec.metric is None else spec.metric.name  # a sweep without a metric has no best trial
+class Curves(Mapping[int, list[float]]):
+    """Each trial's primary metric per interval; reports taken raw are decoded when their curve is first read (the
+    first view of a sweep reads its whole stream, while the page draws only a few hundred curves)."""
+
+    def __init__(self, metric: str) -> None:
+        self.metric = metric
+        plain = json.dumps(metric) == f'"{metric}"' and metric.isascii()
+        self.key = f'"{metric}"'.encode() if plain else b""  # how the name shows in a report's JSON (b"": in all)
+        self.decoded: dict[int, list[float]] = {}
+        self.raw: dict[int, list[bytes]] = {}
+
+    def __getitem__(self, trial: int) -> list[float]:
+        raw = self.raw.pop(trial, None)
+        curve = self.decoded.setdefault(trial, []) if raw or trial in self.decoded else self.decoded[trial]
+        for text in raw or ():
+            value = json.loads(text).get(self.metric)
+            if isinstance(value, (int, float)):
+                curve.append(float(value))
+        return curve
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.decoded.keys() | self.raw.keys())
+
+    def __len__(self) -> int:
+        return len(self.decoded.keys() | self.raw.keys())
+
+    def restart(self, trial: int) -> None:
+        self.raw.pop(trial, None)
+        self.decoded[trial] = []
+
+    def append(self, trial: int, value: float) -> None:
+        self[trial].append(value) if trial in self else self.decoded.setdefault(trial, []).append(value)
+
+    def append_raw(self, trial: int, values: bytes) -> None:
+        """A report's values as the stream holds them (JSON), kept undecoded if they may hold the metric."""
+        if self.key in values:
+            self.raw.setdefault(trial, []).append(values)
+
+
+@dataclass
+class SweepData:
+    """A sweep as the page needs it; `add_report` and `set_rows` keep it current from what changed."""
+
+    status: dict[str, Any]
+    spec: SweepSpec
+    rows: dict[int, dict[str, Any]] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)  # the attempt each curve belongs to
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    decision_count: int = 0
+    series: Curves = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.series = Curves(self.metric)
+
+    @property
+    def metric(self) -> str:
+        return "no metric" if self.spec.metric is None else self.spec.metric.name
+
+    def set_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.rows[int(row["number"])] = row
+
+    def _attempt(self, trial: int, attempt: int) -> bool:
+        """Whether a report of this attempt belongs on the curve (a newer attempt starts the curve again)."""
+        if attempt < self.attempts.get(trial, attempt):
+            return False
+        if attempt > self.attempts.get(trial, attempt):
+            self.series.restart(trial)
+        self.attempts[trial] = attempt
+        return True
+
+    def add_report(self, trial: int, attempt: int, values: Mapping[str, Any]) -> None:
+        """A report, in stream order."""
+        value = values.get(self.metric)
+        if isinstance(value, (int, float)) and self._attempt(trial, attempt):
+            self.series.append(trial, float(value))
+
+    def add_raw_report(self, trial: int, attempt: int, values: bytes) -> None:
+        """A report with its values as the stream's JSON text, decoded only if its curve is drawn."""
+        if self.series.key in values and self._attempt(trial, attempt):
+            self.series.append_raw(trial, values)
+
+    def set_decisions(self, decisions: Sequence[dict[str, Any]]) -> None:
+        self.decisions, self.decision_count = list(decisions[-DECISIONS_SHOWN:]), len(decisions)
+
+
+def table_row(t: Mapping[str, Any], images: Sequence[str] = ()) -> dict[str, Any]:
+    """A trial as a row of the page's table."""
+    row = {k: t.get(k) for k in ROW_KEYS}
+    row["params"] = t.get("params") or {}
+    row["seconds"] = t["ended"] - t["started"] if t.get("ended") and t.get("started") else None
+    row["images"] = list(images)
+    return row
+
+
+def images_of(record: Mapping[str, Any]) -> list[str]:
+    """The images a trial of a HyperDrive-style sweep logged (`Run.log_image`)."""
+    logged = record.get("logged")
+    images = logged.get("images") if isinstance(logged, dict) else None
+    return [p for paths in (images or {}).values() for p in paths]
+
+
+def weights(data: SweepData) -> dict[str, float]:
+    """Parameter importances from at most IMPORTANCE_SAMPLE finished trials spread evenly over the sweep."""
+    finished = [t for _, t in sorted(data.rows.items()) if t["status"] in RANKED]
+    return importances(data.spec, downsample.spread(finished, IMPORTANCE_SAMPLE))
+
+
+def best_of(data: SweepData) -> dict[str, Any] | None:
+    """The best finished trial, ranked as `Sweep.best_trial` ranks it; None without a metric. The scheduler keeps
+    it in the sweep's status (O(1)); it is ranked here only when the status lacks it."""
+    ranking = Ranking.of(data.spec.metric)
+    if ranking is None:
+        return None
+    known = data.status.get("best")
+    if isinstance(known, dict) and (row := data.rows.get(known.get("number", -1))) is not None:
+        return {"number": row["number"], "value": ranking.score(row), "params": row["params"]}
+    scored = [(v, t) for t in data.rows.values() if t["status"] in RANKED and (v := ranking.score(t)) is not None]
+    best = ranking.pick(sorted(scored, key=lambda vt: int(vt[1]["number"])))
+    return None if best is None else {"number": best["number"], "value": ranking.score(best), "params": best["params"]}
+
+
+def build(
+    data: SweepData, axes2: Sequence[str] = (), axes3: Sequence[str] = (), importance: Mapping[str, float] | None = None,
+    *, with_rows: bool = True,
+) -> dict[str, Any]:
+    """The page's document: status, best trial, the five (downsampled) charts, the latest decisions, and the trial
+    rows (the live page leaves them out and pages them through the trials API instead)."""
+    ranking = Ranking.of(data.spec.metric)
     goal = "maximize" if ranking is None else ranking.goal
-    trials = sweep.trials()
-    reports = sweep.metrics()
-    weights = importances(spec, trials)
-    preferred = [name for name, _ in sorted(weights.items(), key=lambda kv: -kv[1])]
-    axes2 = list(axes2) or figures.default_axes(trials, 2, preferred)
-    axes3 = list(axes3) or figures.default_axes(trials, 3, preferred)
-    best = sweep.best_trial()
-    images = _images(sweep) if getattr(spec.trial, "per_trial_workdir", False) else {}
+    trials = [t for _, t in sorted(data.rows.items())]
+    weights_ = dict(importance or {})
+    preferred = [name for name, _ in sorted(weights_.items(), key=lambda kv: -kv[1])]
+    names = figures.param_names(trials)
+    axes2 = list(axes2) or figures.default_axes(trials, 2, preferred, names)
+    axes3 = list(axes3) or figures.default_axes(trials, 3, preferred, names)
+    metric, sampled = data.metric, figures.sample(trials, goal)
     return {
-        "status": status,
-        "elapsed": _elapsed(status),
-        "metric": metric,
-        "goal": goal,
-        "has_metric": ranking is not None,
-        "policy": spec.early_termination.policy,
-        "params": figures.param_names(trials),
-        "axes2": axes2,
-        "axes3": axes3,
-        "trials": [{**_row(t), "images": images.get(t["number"], [])} for t in trials],
-        "decisions": sweep.decisions(),
-        "best": None if best is None or ranking is None else {"number": best["number"], "value": ranking.score(best),
-                                                              "params": best["params"]},
+        "status": data.status, "elapsed": elapsed(data.status), "metric": metric, "goal": goal,
+        "has_metric": ranking is not None, "policy": data.spec.early_termination.policy,
+        "params": names, "axes2": axes2, "axes3": axes3,
+        "trial_count": len(trials),
+        **({"trials": [table_row(t, t.get("images") or ()) for t in trials]} if with_rows else {}),
+        "decisions": data.decisions, "decision_count": data.decision_count,
+        "best": best_of(data),
         "charts": {
-            "metrics": figures.metrics_chart(reports, trials, metric),
-            "parallel": figures.parallel_coordinates(trials, metric, goal),
-            "scatter2d": figures.scatter_2d(trials, metric, goal, axes2),
-            "scatter3d": figures.scatter_3d(trials, metric, goal, axes3),
-            "importance": figures.importance_chart(weights),
+            "metrics": figures.curves_chart(data.series, trials, metric, goal),
+            "parallel": figures.parallel_coordinates(trials, metric, goal, sampled, names),
+            "scatter2d": figures.scatter_2d(trials, metric, goal, axes2, sampled),
+            "scatter3d": figures.scatter_3d(trials, metric, goal, axes3, sampled),
+            "importance": figures.importance_chart(weights_),
         },
     }
 
 
-def _images(sweep: Sweep) -> dict[int, list[str]]:
-    """The images each trial of a HyperDrive-style sweep logged (`Run.log_image`), by trial number."""
-    out: dict[int, list[str]] = {}
-    for record in sweep.client.ledger.trials(sweep.id):
-        logged = record.get("logged")
-        images = logged.get("images") if isinstance(logged, dict) else None
-        out[record["number"]] = [p for paths in (images or {}).values() for p in paths]
-    return out
+def table_page(
+    rows: Iterable[Mapping[str, Any]], offset: int = 0, limit: int = 50, sort: str = "number", desc: bool = False
+) -> dict[str, Any]:
+    """One page of the trials table sorted by a column (trials without a value in it last), and the total."""
+    key = sort if sort in SORTABLE else "number"
+    ordered = sorted(rows, key=lambda r: int(r["number"]))
+    valued = [r for r in ordered if isinstance(r.get(key), (int, float, str))]
+    valued.sort(key=lambda r: (isinstance(r[key], str), r[key]), reverse=desc)  # numbers, then text
+    ordered = valued + [r for r in ordered if not isinstance(r.get(key), (int, float, str))]
+    offset, limit = max(0, offset), max(1, min(limit, 1000))
+    return {"total": len(ordered), "offset": offset, "limit": limit, "sort": key, "desc": desc,
+            "rows": [table_row(r, r.get("images") or ()) for r in ordered[offset: offset + limit]]}
 
 
-def _elapsed(status: dict[str, Any]) -> float:
+def load(sweep: Sweep) -> SweepData:
+    """A whole sweep read once: trials in pipelined batches, the metric stream, the decisions."""
+    data = SweepData(status=sweep.status(), spec=sweep.spec)
+    workdirs = bool(getattr(data.spec.trial, "per_trial_workdir", False))
+    for records in sweep.iter_records():
+        rows = sweep.rows(records)
+        data.set_rows(row | {"images": images_of(rec) if workdirs else []} for row, rec in zip(rows, records, strict=True))
+    for r in sweep.metrics():
+        data.add_report(r["trial"], r["attempt"], r["values"] or {})
+    data.set_decisions(sweep.decisions())
+    return data
+
+
+def sweep_payload(sweep: Sweep, axes2: Sequence[str] = (), axes3: Sequence[str] = ()) -> dict[str, Any]:
+    """The whole page of one sweep (the offline report and `Sweep.show()`): the rows embedded, charts downsampled."""
+    data = load(sweep)
+    return build(data, axes2, axes3, weights(data))
+
+
+def elapsed(status: dict[str, Any]) -> float:
+    """Seconds the sweep has run (until now, or until it ended)."""
     started = status.get("started") or status.get("created") or time.time()
     return float((status.get("ended") or time.time()) - started)
-
-
-def _row(t: dict[str, Any]) -> dict[str, Any]:
-    keys = ("number", "status", "value", "best", "reports", "attempt", "started", "ended", "worker", "gpu", "error")
-    row = {k: t.get(k) for k in keys}
-    row["params"] = t.get("params") or {}
-    row["seconds"] = t["ended"] - t["started"] if t.get("ended") and t.get("started") else None
-    return row

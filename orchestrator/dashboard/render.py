@@ -38,8 +38,13 @@ def finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) in _PLAIN for v in value) and not any(type(v) is float and not math.isfinite(v) for v in value):
+            return list(value)  # a chart's column of plain values: nothing to replace (the common, long case)
         return [finite(v) for v in value]
     return value
+
+
+_PLAIN = (int, float, str, bool, type(None))
 
 
 def script_json(value: Any) -> str:

@@ -29,9 +29,11 @@ def test_metric_value_is_the_best_of_best_report_and_final_value() -> None:
 
 def test_metrics_chart_has_one_line_per_reporting_trial_with_stopped_ones_dashed() -> None:
     fig = figures.metrics_chart(REPORTS, TRIALS, "acc")
-    assert [(d["name"], d["y"], d["line"]["dash"]) for d in fig["data"]] == [
+    assert [(d["name"], d["y"], d["line"]["dash"]) for d in fig["data"] if d["name"].startswith("#")] == [
         ("#0", [0.5, 0.9], "solid"), ("#1", [0.6], "dash"),
     ]
+    stopped = [d for d in fig["data"] if d["name"] == "stopped here"]
+    assert [(d["x"], d["y"], d["text"]) for d in stopped] == [([1], [0.6], ["#1"])]  # where #1 was stopped
 
 
 def test_parallel_coordinates_code_categories_and_end_with_the_metric() -> None:

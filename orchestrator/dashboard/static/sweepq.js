@@ -36,7 +36,7 @@
     }));
   }
 
-  function render(p, opts) {
+  function renderHeader(p) {
     const s = p.status, counts = s.counts || {};
     document.getElementById("name").textContent = `${s.name} (${s.id})`;
     document.getElementById("summary").textContent =
@@ -46,17 +46,57 @@
     document.getElementById("progress").textContent =
       `${done(counts)} / ${s.total || "?"} trials done · running ${counts.running || 0} · queued ${counts.queued || 0}` +
       ` · stopped ${counts.stopped || 0} · failed ${counts.failed || 0} · best ${best} · elapsed ${duration(p.elapsed)}`;
+  }
+
+  // A poll that found nothing new ("unchanged") only refreshes the header; otherwise the charts are drawn again
+  // (they come downsampled) and the shown page of the trials table is fetched again.
+  function render(p, opts) {
+    if (p.unchanged && opts.last) {
+      opts.last = Object.assign({}, opts.last, { status: p.status, elapsed: p.elapsed });
+      renderHeader(opts.last);
+      return;
+    }
+    opts.last = p;
+    opts.version = p.version;
+    renderHeader(p);
     renderBest(p);
     for (const key of CHARTS) {
       const fig = p.charts[key];
       Plotly.react(document.getElementById("chart-" + key), fig.data, fig.layout, config);
     }
-    renderTrials(p);
+    loadTrials(p, opts);
     fillBody(document.getElementById("decisions"), p.decisions.map((d) => [
       [d.trial], [d.interval], [fmt(d.value)], [fmt(d.threshold)],
       [d.stop ? "stop" : "continue", d.stop ? "status-stopped" : ""], [d.policy], [d.reason],
     ]));
+    const more = document.getElementById("decisions-note");
+    if (more) more.textContent = p.decision_count > p.decisions.length ?
+      `the latest ${p.decisions.length} of ${p.decision_count} decisions (all of them: sweepq decisions)` : "";
     if (opts.live) renderAxes(p, opts);
+  }
+
+  function localPage(rows, q) {  // the report's embedded rows, paged and sorted as the dashboard's API does
+    const key = q.sort, has = (r) => ["number", "string"].includes(typeof r[key]);
+    const valued = rows.filter(has).sort((a, b) => {
+      const ta = typeof a[key] === "string", tb = typeof b[key] === "string";
+      const c = ta !== tb ? (ta ? 1 : -1) : (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.number - b.number);
+      return q.desc ? -c : c;
+    });
+    const ordered = valued.concat(rows.filter((r) => !has(r)));
+    return { total: ordered.length, rows: ordered.slice(q.offset, q.offset + q.limit) };
+  }
+
+  async function loadTrials(p, opts) {
+    const q = opts.table;
+    let page;
+    if (p.trials) page = localPage(p.trials, q);
+    else {
+      const params = new URLSearchParams({ offset: q.offset, limit: q.limit, sort: q.sort, desc: q.desc ? "1" : "0" });
+      const response = await fetch(opts.api + "/trials?" + params.toString());
+      if (!response.ok) return;
+      page = await response.json();
+    }
+    renderTrials(p, page, opts);
   }
 
   function renderBest(p) {
@@ -71,19 +111,42 @@
     box.replaceChildren(el("p", `#${p.best.number}: ${p.metric} = ${fmt(p.best.value)}`), pre, button);
   }
 
-  function renderTrials(p) {
-    const table = document.getElementById("trials");
+  function renderTrials(p, page, opts) {
+    const table = document.getElementById("trials"), q = opts.table;
     const head = el("tr");
-    const images = location.protocol.startsWith("http") && p.trials.some((t) => (t.images || []).length);
-    ["#", "status", p.metric, "best", ...p.params, "reports", "seconds", "worker", "error", ...(images ? ["images"] : [])]
-      .forEach((h) => head.appendChild(el("th", h)));
+    const images = location.protocol.startsWith("http") && page.rows.some((t) => (t.images || []).length);
+    const columns = [["#", "number"], ["status", "status"], [p.metric, "value"], ["best", "best"],
+      ...p.params.map((n) => [n, null]), ["reports", "reports"], ["seconds", "seconds"], ["worker", "worker"],
+      ["error", null], ...(images ? [["images", null]] : [])];
+    columns.forEach(([label, key]) => {
+      const th = el("th", label + (key && key === q.sort ? (q.desc ? " ▼" : " ▲") : ""));
+      if (key) {
+        th.style.cursor = "pointer";
+        th.addEventListener("click", () => {
+          q.desc = q.sort === key ? !q.desc : false; q.sort = key; q.offset = 0; loadTrials(opts.last, opts);
+        });
+      }
+      head.appendChild(th);
+    });
     table.tHead.replaceChildren(head);
-    fillBody(table, p.trials.map((t) => [
+    fillBody(table, page.rows.map((t) => [
       [t.number], [t.status, "status-" + t.status], [fmt(t.value)], [fmt(t.best)],
       ...p.params.map((n) => [fmt(t.params[n])]),
       [t.reports], [t.seconds === null ? "" : t.seconds.toFixed(1)], [t.worker], [(t.error || "").split("\n").pop()],
       ...(images ? [[trialImages(p, t)]] : []),
     ]));
+    renderPager(page, opts);
+  }
+
+  function renderPager(page, opts) {
+    const box = document.getElementById("trials-pager"), q = opts.table;
+    if (!box) return;
+    const last = Math.min(q.offset + q.limit, page.total);
+    const prev = el("button", "« previous"), next = el("button", "next »");
+    prev.disabled = q.offset === 0; next.disabled = last >= page.total;
+    prev.addEventListener("click", () => { q.offset = Math.max(0, q.offset - q.limit); loadTrials(opts.last, opts); });
+    next.addEventListener("click", () => { q.offset += q.limit; loadTrials(opts.last, opts); });
+    box.replaceChildren(prev, el("span", ` trials ${page.total ? q.offset + 1 : 0}–${last} of ${page.total} `), next);
   }
 
   function trialImages(p, t) {  // the images a trial logged (Run.log_image), served by the live dashboard
@@ -109,6 +172,7 @@
         select.value = chosen[i] || p.params[i];
         select.addEventListener("change", () => {
           opts[id] = Array.from(box.querySelectorAll("select")).map((s) => s.value);
+          opts.version = null;  // other axes: the charts are built again
           refresh(opts);
         });
         box.appendChild(select);
@@ -118,6 +182,7 @@
 
   async function refresh(opts) {
     const q = new URLSearchParams();
+    if (opts.version) q.set("since", opts.version);
     if (opts.axes2) q.set("axes2", opts.axes2.join(","));
     if (opts.axes3) q.set("axes3", opts.axes3.join(","));
     const response = await fetch(opts.api + "?" + q.toString());
@@ -125,6 +190,7 @@
   }
 
   function sweepPage(payload, opts) {
+    opts.table = { offset: 0, limit: 50, sort: "number", desc: false };
     render(payload, opts);
     if (opts.allowCancel) {
       document.getElementById("cancel").addEventListener("click", async () => {

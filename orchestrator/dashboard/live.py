@@ -1,0 +1,188 @@
+"""The live dashboard's view of a sweep, kept current by reading only what changed since the last poll.
+
+A poll reads the sweep's document (O(1)), the trials created since the last poll, the trials not yet finished (a
+finished trial never changes again), the metric stream's entries after the last id it read, and the decisions
+only when their count moved. So a poll costs what changed plus what is in flight, not the sweep's history; the
+first poll of a sweep reads it whole once. Each change bumps the sweep's version: a browser that sends the
+version it has gets "unchanged" back, else the page rebuilt from memory (charts downsampled, rows paged apart).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, table_page, weights
+from orchestrator.ranking import RANKED
+from orchestrator.store.streams import entries_after, trimmed_after
+
+if TYPE_CHECKING:
+    import redis
+
+    from orchestrator.client import Sweep, SweepClient
+
+STREAM_BATCH = 5000
+IMPORTANCE_GROWTH = 1.1  # importances are computed again once the finished trials grew by a tenth
+KEPT_SWEEPS = 8  # sweeps held in memory at once (the least recently viewed is dropped)
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """The one background thread that computes importances (made on first use, not at import)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweepq-importance")
+
+
+class LiveSweep:
+    """One sweep's page data, refreshed incrementally; `version` names its state."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        self.sweep = sweep
+        self.data = SweepData(status=sweep.status(), spec=sweep.spec)
+        self.workdirs = bool(getattr(self.data.spec.trial, "per_trial_workdir", False))
+        self.last_id = "0-0"
+        self.highest = -1  # the highest trial number read
+        self.open: set[int] = set()  # trials read before they finished: read again each poll
+        self.boot = uuid.uuid4().hex[:8]  # a restarted dashboard never answers "unchanged" to an old version
+        self.changes = 0
+        self.importance: dict[str, float] = {}
+        self.importance_at = 0  # finished trials when importances were last computed
+        self._pending: Future[dict[str, float]] | None = None
+        self._built: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, dict[str, Any]]] = {}
+        self.refresh(first=True)
+
+    @property
+    def version(self) -> str:
+        return f"{self.boot}-{self.changes}"
+
+    def refresh(self, first: bool = False) -> bool:
+        """Read what changed since the last poll; True if anything did (the version moved)."""
+        ledger, sid = self.sweep.client.ledger, self.sweep.id
+        changed = first
+        self.data.status = self.sweep.status()  # its counts move every second: shown, but no reason to redraw
+        numbers = sorted(self.open | set(ledger.trial_numbers_after(sid, self.highest)))
+        if numbers:
+            changed = self._read_trials(numbers) or changed
+        changed = self._read_stream() or changed
+        count = int(ledger.r.hlen(ledger.keys.decisions(sid)))
+        if count != self.data.decision_count:
+            self.data.set_decisions(self.sweep.decisions())
+            changed = True
+        if changed:
+            self.changes += 1
+            self._built.clear()
+        return changed
+
+    def _read_trials(self, numbers: Sequence[int]) -> bool:
+        """Read trials again (those in flight and new ones); True if any row differs from what was held."""
+        ledger, changed = self.sweep.client.ledger, False
+        for start in range(0, len(numbers), 1000):
+            records = ledger.trials(self.sweep.id, numbers[start: start + 1000])
+            rows = self.sweep.rows(records)
+            for row, record in zip(rows, records, strict=True):
+                n = int(row["number"])
+                row["images"] = images_of(record) if self.workdirs else []
+                if self.data.rows.get(n) != row:
+                    self.data.rows[n], changed = row, True
+                self.highest = max(self.highest, n)
+                (self.open.discard if row["status"] in FINAL else self.open.add)(n)
+        return changed
+
+    def _read_stream(self) -> bool:
+        """Take the metric stream's entries after the last one read; True if there were any."""
+        r, key, read = self.sweep.client.ledger.r, self.sweep.client.ledger.keys.metrics(self.sweep.id), False
+        if trimmed_after(r, key, self.last_id):  # the first read, or reports after the last read were compacted
+            for entry_id, f in entries_after(r, self.sweep.client.ledger.keys, self.sweep.id, self.last_id):
+                self.data.add_raw_report(int(f["trial"]), int(f.get("attempt", "1")), f["values"].encode())
+                self.last_id, read = entry_id, True
+        while True:
+            batch = _xrange_raw(r, key, "(" + self.last_id, STREAM_BATCH)
+            for _entry_id, fields in batch:
+                trial, attempt, values = _report_fields(fields)
+                self.data.add_raw_report(trial, attempt, values)
+                read = True
+            if batch:
+                self.last_id = _text(batch[-1][0])
+            if len(batch) < STREAM_BATCH:
+                return read
+
+    def _weights(self) -> dict[str, float]:
+        """Importances, computed in a background thread on a copy of the rows (fANOVA takes a while) once the
+        finished trials grew by a tenth; the version moves when new ones are ready."""
+        if self._pending is not None and self._pending.done():
+            self.importance, self._pending = self._pending.result(), None
+            self.changes += 1
+            self._built.clear()
+        finished = sum(1 for t in self.data.rows.values() if t["status"] in RANKED)
+        grown = finished != self.importance_at and (finished >= self.importance_at * IMPORTANCE_GROWTH or finished < 50)
+        if grown and self._pending is None:
+            snapshot = SweepData(status=self.data.status, spec=self.data.spec, rows=dict(self.data.rows))
+            self._pending, self.importance_at = _pool().submit(weights, snapshot), finished
+        return self.importance
+
+    def payload(self, axes2: Sequence[str] = (), axes3: Sequence[str] = ()) -> dict[str, Any]:
+        """The page (without rows) for these axes, built once per version."""
+        key = (tuple(axes2), tuple(axes3))
+        held = self._built.get(key)
+        if held is None or held[0] != self.version:
+            doc = build(self.data, axes2, axes3, self._weights(), with_rows=False)
+            held = self._built[key] = (self.version, doc | {"version": self.version})
+        return held[1] | {"status": self.data.status, "elapsed": elapsed(self.data.status)}
+
+    def poll(self, since: str = "", axes2: Sequence[str] = (), axes3: Sequence[str] = ()) -> dict[str, Any]:
+        """What the browser needs after `since`: "unchanged" with the fresh status, or the rebuilt page."""
+        self.refresh()
+        self._weights()
+        if since == self.version and (tuple(axes2), tuple(axes3)) in self._built:
+            return {"version": self.version, "unchanged": True, "status": self.data.status,
+                    "elapsed": elapsed(self.data.status)}
+        return self.payload(axes2, axes3)
+
+    def trials(self, offset: int, limit: int, sort: str, desc: bool) -> dict[str, Any]:
+        return table_page(self.data.rows.values(), offset, limit, sort, desc) | {"version": self.version}
+
+
+def _xrange_raw(r: redis.Redis, key: str, start: str, count: int) -> list[Any]:
+    """XRANGE on a connection of the pool without redis-py's reply conversion (a list per entry, not a dict):
+    the first view of a big sweep reads its whole stream, and the conversion cost more than the command."""
+    conn: Any = r.connection_pool.get_connection()
+    try:
+        conn.send_command("XRANGE", key, start, "+", "COUNT", count)
+        reply: list[Any] = conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        r.connection_pool.release(conn)
+    return reply or []
+
+
+def _report_fields(fields: list[bytes]) -> tuple[int, int, bytes]:
+    """trial, attempt and values (JSON) of a raw stream entry (field/value pairs as the report writer lays them out)."""
+    if len(fields) >= 8 and fields[0] == b"trial" and fields[2] == b"attempt" and fields[6] == b"values":
+        return int(fields[1]), int(fields[3]), fields[7]
+    f = dict(zip(fields[::2], fields[1::2], strict=True))
+    return int(f[b"trial"]), int(f.get(b"attempt", b"1")), f[b"values"]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class LiveSweeps:
+    """The LiveSweep of each sweep being viewed (a few at once, least recently viewed dropped first)."""
+
+    def __init__(self, client: SweepClient, kept: int = KEPT_SWEEPS) -> None:
+        self.client, self.kept = client, kept
+        self._held: OrderedDict[str, LiveSweep] = OrderedDict()
+
+    def get(self, sweep_id: str) -> LiveSweep:
+        """The sweep's live view (KeyError if there is no such sweep); the first call reads it whole."""
+        live = self._held.pop(sweep_id, None) or LiveSweep(self.client.sweep(sweep_id))
+        self._held[sweep_id] = live
+        while len(self._held) > self.kept:
+            self._held.popitem(last=False)
+        return live

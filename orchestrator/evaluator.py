@@ -245,7 +245,8 @@ class Evaluator:
     def _commit(self, watch: Watch, entries: Any, trim_to: str) -> None:
         """Acknowledge applied entries, compact them into their curves, count the batch's continue decisions and
         trim the stream below them: one round trip per batch (see streams.commit)."""
-        commit(self.client, self.keys, watch.sweep_id, GROUP, entries, trim_to=trim_to, continues=watch.continues)
+        commit(self.client, self.keys, watch.sweep_id, GROUP, entries, trim_to=trim_to, continues=watch.continues,
+               tail_s=self.settings.stream_tail_seconds)
         watch.continues = 0
 
     def _apply(self, watch: Watch, entries: Any, evaluate_only: set[str] | None) -> None:

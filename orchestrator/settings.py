@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="deprecated, ignored: metric streams have no cap; the evaluator compacts applied reports into "
         "per-trial curves and trims the stream only below them, so no report is dropped",
     )
+    stream_tail_seconds: float = Field(
+        default=60.0, ge=0,
+        description="compacted reports stay in the metric stream this long too, so live readers (the dashboard) "
+        "that poll more often read only the stream's tail",
+    )
     keep_continue_decisions: bool = Field(
         default=False,
         description="the evaluator lists every continue decision too (one record per trial and interval); by default "

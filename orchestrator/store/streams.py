@@ -170,7 +170,8 @@ def expand_element(trial: int, element: str) -> tuple[str, dict[str, str]]:
     return entry_id, fields | ({"seq": seq} if seq else {})
 
 
-def _stream_tail(client: redis.Redis, key: str, trial: int | None) -> dict[str, dict[str, str]]:
+def stream_tail(client: redis.Redis, key: str, trial: int | None = None) -> dict[str, dict[str, str]]:
+    """What is left in a stream (optionally of one trial), as entries by id."""
     out: dict[str, dict[str, str]] = {}
     start = "-"
     while True:
@@ -209,17 +210,18 @@ def read_reports(client: redis.Redis, keys: Keys, sweep_id: str, trial: int | No
     The tail is read first: an entry trimmed meanwhile had been compacted before, so the curves read next hold
     it (no gap); an entry in both is kept once (no duplicate).
     """
-    tail = _stream_tail(client, keys.metrics(sweep_id), trial)
+    tail = stream_tail(client, keys.metrics(sweep_id), trial)
     numbers = [trial] if trial is not None else [int(_text(n)) for n in client.zrange(keys.trial_numbers(sweep_id), 0, -1)]
     return [decode_entry(i, f) for i, f in merged(curve_entries(client, keys, sweep_id, numbers), tail)]
 
 
 # KEYS: stream, continue-decision counter, then one curve key per entry. ARGV: group, trim point (MINID), continue
-# decisions to count, then per entry: id, curve element. An entry still pending in the group is acknowledged and
-# appended to its trial's curve in the same step, so a report is in its curve exactly when it is acknowledged (a
-# batch applied again adds nothing twice), and the batch's continue decisions are counted once. Then the stream is
-# trimmed below the trim point, never past an entry still pending (one a dead evaluator read). Returns the count
-# of entries acknowledged now.
+# decisions to count, tail kept (ms), then per entry: id, curve element. An entry still pending in the group is
+# acknowledged and appended to its trial's curve in the same step, so a report is in its curve exactly when it is
+# acknowledged (a batch applied again adds nothing twice), and the batch's continue decisions are counted once. Then
+# the stream is
+# trimmed below the trim point, never past an entry still pending (one a dead evaluator read) nor into the last
+# `tail` ms of reports (live readers poll the tail only). Returns the count of entries acknowledged now.
 _COMPACT = """
 local function before(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -228,14 +230,17 @@ local function before(a, b)
   return am < bm or (am == bm and as < bs)
 end
 local acked = 0
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
-    redis.call('RPUSH', KEYS[(i - 4) / 2 + 3], ARGV[i + 1])
+    redis.call('RPUSH', KEYS[(i - 5) / 2 + 3], ARGV[i + 1])
     acked = acked + 1
   end
 end
 if acked > 0 and tonumber(ARGV[3]) > 0 then redis.call('INCRBY', KEYS[2], ARGV[3]) end
 local minid = ARGV[2]
+local now = redis.call('TIME')
+local recent = string.format('%d-0', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[4]))
+if before(recent, minid) then minid = recent end
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
 if pending[1] > 0 and before(pending[2], minid) then minid = pending[2] end
 redis.call('XTRIM', KEYS[1], 'MINID', '~', minid)
@@ -244,16 +249,37 @@ return acked
 
 
 def commit(
-    client: redis.Redis, keys: Keys, sweep_id: str, group: str, entries: Any, *, trim_to: str, continues: int = 0
+    client: redis.Redis, keys: Keys, sweep_id: str, group: str, entries: Any, *, trim_to: str, continues: int = 0,
+    tail_s: float = 0.0,
 ) -> int:
     """Acknowledge applied stream entries, compact them into their trials' curves, count the batch's continue
-    decisions and trim the stream below `trim_to`: one script call (one round trip) per batch. Returns how many
-    entries were acknowledged now (0 when a batch had been committed before)."""
+    decisions and trim the stream below `trim_to` (keeping the last `tail_s` seconds): one script call (one round
+    trip) per batch. Returns how many entries were acknowledged now (0 when a batch had been committed before)."""
     curve_keys: list[str] = []
-    args: list[Any] = [group, trim_to, continues]
+    args: list[Any] = [group, trim_to, continues, int(tail_s * 1000)]
     for raw_id, raw in entries:
         fields = {_text(k): _text(v) for k, v in raw.items()}
         curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
         args += [_text(raw_id), compact_element(_text(raw_id), fields)]
     stream_keys = [keys.metrics(sweep_id), keys.continues(sweep_id)]
     return int(client.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args))
+
+
+def trimmed_after(client: redis.Redis, key: str, last_id: str) -> bool:
+    """Whether entries after `last_id` may have left the stream (compacted): an incremental reader then reads
+    `entries_after` once instead of the tail alone. O(1): the stream's first entry."""
+    try:
+        info: Any = client.xinfo_stream(key)
+    except redis.ResponseError:  # no stream yet: nothing reported, nothing compacted
+        return False
+    first = info.get("first-entry")
+    oldest = _text(first[0]) if first else after(_text(info["last-generated-id"]))
+    return entry_key(oldest) > entry_key(after(last_id))
+
+
+def entries_after(client: redis.Redis, keys: Keys, sweep_id: str, last_id: str) -> list[tuple[str, Any]]:
+    """Every report after `last_id` from the curves and the stream's tail (read first: no gap), oldest first."""
+    tail = stream_tail(client, keys.metrics(sweep_id))
+    numbers = [int(_text(n)) for n in client.zrange(keys.trial_numbers(sweep_id), 0, -1)]
+    newer = entry_key(last_id)
+    return [(i, f) for i, f in merged(curve_entries(client, keys, sweep_id, numbers), tail) if entry_key(i) > newer]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.dashboard.live import LiveSweep
 from orchestrator.evaluator import Evaluator, Watch
 from orchestrator.metrics_table import MetricTable
 from orchestrator.policies import create_policy
@@ -42,16 +43,21 @@ def stream_length(cluster: Cluster, sweep_id: str) -> int:
 
 def test_more_reports_than_the_old_cap_are_all_read_back_after_an_evaluator_restart(cluster: Cluster) -> None:
     cluster.env["SWEEPQ_STREAM_MAXLEN"] = str(OLD_CAP)
+    cluster.env["SWEEPQ_STREAM_TAIL_SECONDS"] = "0"  # trim right behind the evaluator
     cluster.spawn("scheduler", "--no-evaluator", log="scheduler.log")
     first = cluster.spawn("evaluator", log="evaluator-1.log")
     cluster.worker(concurrency=2)
     steps, xs = 700, [1.0, 0.5, 0.9, 0.2, 0.6]  # 3,500 reports
     sweep = cluster.client.submit(long_curves(cluster, xs, steps, early_termination=NEVER_STOPS))
     wait_until(lambda: sweep.decision_counts()["continue"] >= 400, 90, "the first evaluator's first decisions")
+    live = LiveSweep(cluster.client.sweep(sweep.id))  # the dashboard's view, read mid-sweep then polled
     kill_group(first)  # SIGKILL: a batch it read but did not commit stays pending, uncompacted
     cluster.spawn("evaluator", log="evaluator-2.log")
     assert sweep.wait(timeout=180, progress=False)["status"] == "completed"
     wait_until(lambda: unevaluated(cluster, sweep) == 0, 60, "the evaluator to apply every report")
+    live.refresh()  # what it missed was compacted and trimmed meanwhile: read from the curves
+    for t in sweep.trials():
+        assert list(live.data.series[t["number"]]) == pytest.approx([t["params"]["x"] * k for k in range(1, steps + 1)])
 
     reports = sweep.metrics()
     expected = expected_reports(sweep, steps)
@@ -65,6 +71,7 @@ def test_more_reports_than_the_old_cap_are_all_read_back_after_an_evaluator_rest
 
 
 def test_a_rebuild_and_a_warm_start_see_reports_trimmed_from_the_stream(cluster: Cluster) -> None:
+    cluster.env["SWEEPQ_STREAM_TAIL_SECONDS"] = "0"
     cluster.scheduler()
     cluster.worker(concurrency=2)
     steps = 1500
@@ -90,3 +97,17 @@ def test_a_rebuild_and_a_warm_start_see_reports_trimmed_from_the_stream(cluster:
     assert second.wait(timeout=60, progress=False)["status"] == "completed"
     assert {d["trial"]: d["interval"] for d in second.decisions() if d["stop"]} == {0: 1}
     assert second.decision_counts()["stop"] == 1
+
+
+def test_the_stream_keeps_its_recent_tail_and_a_report_in_both_is_read_once(cluster: Cluster) -> None:
+    cluster.scheduler()  # the default tail: compacted reports stay in the stream for a minute too
+    cluster.worker(concurrency=2)
+    steps, xs = 200, [1.0, 0.5]
+    sweep = cluster.client.submit(long_curves(cluster, xs, steps, early_termination=NEVER_STOPS))
+    assert sweep.wait(timeout=60, progress=False)["status"] == "completed"
+    wait_until(lambda: unevaluated(cluster, sweep) == 0, 60, "the evaluator to apply every report")
+    r, keys = cluster.client.ledger.r, cluster.client.ledger.keys
+    assert stream_length(cluster, sweep.id) == steps * len(xs)  # nothing trimmed yet ...
+    assert sum(int(r.llen(keys.curve(sweep.id, n))) for n in range(len(xs))) == steps * len(xs)  # ... all compacted
+    reports = sweep.metrics()
+    assert sorted((r["trial"], r["step"]) for r in reports) == sorted(expected_reports(sweep, steps))

@@ -5,6 +5,7 @@ goes; continue decisions are counted exactly once, stop decisions listed."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from orchestrator.evaluator import Evaluator, Watch
 from orchestrator.metrics_table import MetricTable
 from orchestrator.policies import create_policy
 from tests.faults.scenarios import unevaluated
-from tests.integration.conftest import Cluster, kill_group, wait_until
+from tests.integration.conftest import SWEEPQ, Cluster, kill_group, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +69,8 @@ def test_more_reports_than_the_old_cap_are_all_read_back_after_an_evaluator_rest
     # each report decided once, across the restart: counted, not listed (no continue document per interval)
     assert sweep.decision_counts() == {"stop": 0, "continue": steps * len(xs), "continue_listed": 0}
     assert sweep.decisions() == []
+    shown = subprocess.run([*SWEEPQ, "decisions", sweep.id], env=cluster.env, capture_output=True, text=True, timeout=60)
+    assert f"continue decisions: {steps * len(xs)} counted, not listed" in " ".join(shown.stdout.split()), shown
 
 
 def test_a_rebuild_and_a_warm_start_see_reports_trimmed_from_the_stream(cluster: Cluster) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -177,14 +179,13 @@ def trials(
 ) -> None:
     """List a sweep's trials with their state, metric, parameters and errors."""
     sweep = open_sweep(sweep_id)
-    rows = sweep.trials()
-    if fmt == "json":
-        typer.echo(json.dumps(rows, indent=2))
+    if fmt == "json":  # json and csv stream: the trials are read in batches and written as they come
+        write_json(sweep.iter_trials(), sys.stdout)
     elif fmt == "csv":
-        write_csv(rows, sys.stdout)
+        write_csv(sweep.iter_trials(), sys.stdout, sweep.spec.space.names)
     elif fmt == "table":
         metric = sweep.spec.metric
-        console.print(trials_table(rows, metric.name if metric else None))
+        console.print(trials_table(sweep.trials(), metric.name if metric else None))
     else:
         err_console.print(f"[bold red]--format[/]: {escape(fmt)!r} is not one of table, json, csv")
         raise typer.Exit(2)
@@ -294,14 +295,27 @@ def decisions(
                       "not listed (SWEEPQ_KEEP_CONTINUE_DECISIONS=true on the evaluator lists them)")
 
 
-def write_csv(rows: list[dict[str, Any]], out: TextIO) -> None:
-    """Trials as CSV: fixed columns, then one column per parameter."""
-    names = sorted({k for r in rows for k in (r.get("params") or {})})
+def write_csv(rows: Iterable[dict[str, Any]], out: TextIO, names: Iterable[str] = ()) -> None:
+    """Trials as CSV, row by row: fixed columns, then one column per parameter (the space's names and any other
+    the first thousand trials have)."""
+    rows = iter(rows)
+    first = list(itertools.islice(rows, 1000))
+    params = sorted(set(names) | {k for r in first for k in (r.get("params") or {})})
     columns = ["number", "status", "value", "best", "reports", "attempt", "started", "ended", "worker", "error"]
     writer = csv.writer(out)
-    writer.writerow(columns + names)
-    for r in rows:
-        writer.writerow([r.get(c) for c in columns] + [(r.get("params") or {}).get(n) for n in names])
+    writer.writerow(columns + params)
+    for r in itertools.chain(first, rows):
+        writer.writerow([r.get(c) for c in columns] + [(r.get("params") or {}).get(n) for n in params])
+
+
+def write_json(rows: Iterable[dict[str, Any]], out: TextIO) -> None:
+    """Trials as one JSON array, written row by row (the text json.dumps(rows, indent=2) gives)."""
+    out.write("[")
+    count = 0
+    for row in rows:
+        out.write(("," if count else "") + "\n  " + json.dumps(row, indent=2).replace("\n", "\n  "))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
 
 
 from orchestrator import cli_processes, cli_views  # noqa: E402  - register the process and view commands

@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from orchestrator.store.streams import read_reports
 ENDED = ("completed", "canceled", "failed")
 TRIAL_FIELDS = (
     "id", "number", "status", "params", "value", "best", "last", "reports", "attempt", "created", "started", "ended",
-    "worker", "gpu", "task_id", "error", "exit_code", "final_metrics", "log_tail",
+    "worker", "gpu", "task_id", "error", "exit_code", "final_metrics", "log_tail", "lineage",
 )
 
 
@@ -115,9 +116,26 @@ class Sweep:
             status["status"] = "paused"
         return status
 
-    def trials(self) -> list[dict[str, Any]]:
-        """Every trial as a plain dict (params with dotted names for nested groups), by number."""
-        records = self.client.ledger.trials(self.id)
+    def trials(self, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every trial as a plain dict (params with dotted names for nested groups), by number; or one page of them
+        (`offset` trials skipped, at most `limit`), read without touching the others."""
+        numbers = self.client.ledger.trial_numbers(self.id, offset, limit)
+        return self.rows(self.client.ledger.trials(self.id, numbers))
+
+    def iter_trials(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every trial, by number, read in pipelined batches of `batch`: memory stays flat for any sweep size."""
+        for records in self.iter_records(batch):
+            yield from self.rows(records)
+
+    def iter_records(self, batch: int = 1000) -> Iterator[list[dict[str, Any]]]:
+        """The ledger's trial records in batches (one ZRANGE page and one pipeline of HGETALLs per batch)."""
+        offset = 0
+        while numbers := self.client.ledger.trial_numbers(self.id, offset, batch):
+            yield self.client.ledger.trials(self.id, numbers)
+            offset += len(numbers)
+
+    def rows(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Ledger records as the dicts trials() returns (with `feasible` for constrained sweeps)."""
         rows = [{k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in records]
         ranking = Ranking.of(self._doc()["spec"].get("metric"))
         if ranking is not None and ranking.constraints:  # constrained sweeps: feasible true/false, None until it ends
@@ -147,7 +165,29 @@ class Sweep:
         if ranking is None:
             return None
         finished = [t for t in self.trials() if t["status"] in RANKED]
-        return ranking.pick([(v, t) for t in finished if (v := ranking.score(t)) is not None])
+        best = ranking.pick([(v, t) for t in finished if (v := ranking.score(t)) is not None])
+        if best is not None and self._doc()["spec"].get("population"):
+            best = {**best, "schedule": self.schedule(best["number"])}
+        return best
+
+    def schedule(self, number: int) -> list[dict[str, Any]]:
+        """A population member's parameter schedule: its ancestors and itself, oldest first, each with the trial,
+        its parameters and the step it started from (its first report; the parent's checkpoint was one before)."""
+        chain: list[dict[str, Any]] = []
+        record = self.client.ledger.trial(self.id, number)
+        while record is not None and len(chain) < 10_000:
+            reports = read_reports(self.client.ledger.r, self.client.ledger.keys, self.id, int(record["number"]))
+            first = min((r.step for r in reports if r.attempt == 1), default=None)
+            chain.append({"trial": record["number"], "params": record.get("params"), "from_step": first})
+            parent = (record.get("lineage") or {}).get("parent")
+            record = None if parent is None else self.client.ledger.trial(self.id, int(parent))
+        return chain[::-1]
+
+    def exploits(self) -> list[dict[str, Any]]:
+        """A population sweep's exploits, oldest first: which member replaced which, from which donor and step,
+        with the parameters before and after (see README "Population-based training")."""
+        docs = self.client.ledger.exploits(self.id).values()
+        return sorted(docs, key=lambda d: (d.get("time") or 0.0, d.get("replaces", 0)))
 
     def best_trials(self) -> list[dict[str, Any]]:
         """The Pareto front of a multi-objective sweep (completed trials no other beats on every objective), each

@@ -120,17 +120,34 @@ class Ledger:
         self.r.rpush(self.keys.inbox, message)
 
     # -- trials -------------------------------------------------------------------------------------------
-    def create_trials(self, sweep_id: str, trials: Sequence[Mapping[str, Any]], next_number: int) -> None:
-        """Store new queued trials and the sweep's next trial number in one transaction."""
+    def create_trials(
+        self, sweep_id: str, trials: Sequence[Mapping[str, Any]], next_number: int,
+        exploits: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Store new queued trials and the sweep's next trial number in one transaction (with the population
+        exploits these trials carry out, marked started in the same transaction, so none starts twice)."""
         pipe = self.r.pipeline(transaction=True)
+        for key, doc in (exploits or {}).items():
+            pipe.hset(self.keys.population(sweep_id), key, dumps(doc))
         for trial in trials:
             pipe.hset(self.keys.trial(sweep_id, trial["number"]), mapping=encode_fields(trial))
             pipe.zadd(self.keys.trial_numbers(sweep_id), {str(trial["number"]): trial["number"]})
         pipe.hset(self.keys.sweep(sweep_id), "next_number", dumps(next_number))
         pipe.execute()
 
-    def trial_numbers(self, sweep_id: str) -> list[int]:
-        return [int(text(n)) for n in self.r.zrange(self.keys.trial_numbers(sweep_id), 0, -1)]
+    def trial_numbers(self, sweep_id: str, offset: int = 0, limit: int | None = None) -> list[int]:
+        """Trial numbers in order; a page of them with offset/limit (one ZRANGE by rank, O(log n + limit))."""
+        stop = -1 if limit is None else offset + limit - 1
+        if limit is not None and limit <= 0:
+            return []
+        return [int(text(n)) for n in self.r.zrange(self.keys.trial_numbers(sweep_id), offset, stop)]
+
+    def trial_numbers_after(self, sweep_id: str, number: int) -> list[int]:
+        """The numbers of the trials created after trial `number` (a reader that holds the others asks for these)."""
+        return [int(text(n)) for n in self.r.zrangebyscore(self.keys.trial_numbers(sweep_id), f"({number}", "+inf")]
+
+    def trial_count(self, sweep_id: str) -> int:
+        return int(self.r.zcard(self.keys.trial_numbers(sweep_id)))
 
     def trials(self, sweep_id: str, numbers: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """Trial records in number order (all of them unless numbers are given)."""
@@ -230,3 +247,19 @@ class Ledger:
     def stop_reason(self, sweep_id: str, number: int) -> str | None:
         value = self.r.get(self.keys.stop(sweep_id, number))
         return text(value) if value is not None else None
+
+    # -- population -----------------------------------------------------------------------------------------
+    def record_exploit(self, sweep_id: str, key: str, doc: Mapping[str, Any]) -> bool:
+        """Store a population exploit once (HSETNX: a re-evaluated report changes nothing) and tell the scheduler."""
+        if not self.r.hsetnx(self.keys.population(sweep_id), key, dumps(doc)):
+            return False
+        self.r.rpush(self.keys.inbox, f"exploit {sweep_id} {key}")
+        return True
+
+    def exploits(self, sweep_id: str, keys: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """A population sweep's exploits by key (all, or the ones named)."""
+        if keys is None:
+            raw: Any = self.r.hgetall(self.keys.population(sweep_id))
+            return {text(k): json.loads(text(v)) for k, v in raw.items()}
+        values: Any = self.r.hmget(self.keys.population(sweep_id), list(keys))
+        return {k: json.loads(text(v)) for k, v in zip(keys, values, strict=True) if v is not None}

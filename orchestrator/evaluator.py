@@ -24,6 +24,7 @@ import redis
 from orchestrator.metrics_table import MetricTable
 from orchestrator.policies import Decision, Policy, create_policy
 from orchestrator.policies.incremental import decide
+from orchestrator.population import PopulationPolicy, create_population
 from orchestrator.settings import Settings
 from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import dumps
@@ -52,6 +53,7 @@ class Watch:
     table: MetricTable
     last: tuple[int, int] = (0, 0)
     earlier_stops: set[tuple[int, int, int]] = field(default_factory=set)  # (trial, attempt, interval), on catch-up
+    population: PopulationPolicy | None = None  # a population sweep's policy (PBT), applied beside `policy`
     continues: int = 0  # continue decisions of the batch being applied, counted when it is committed
 
 
@@ -155,11 +157,12 @@ class Evaluator:
             if doc is None or doc.get("status") != "running":
                 continue
             spec = SweepSpec.model_validate(doc["spec"])
-            if spec.early_termination.policy == "none" or spec.metric is None:
+            if (spec.early_termination.policy == "none" and spec.population is None) or spec.metric is None:
                 self.ignored.add(sweep_id)
                 continue
             table = MetricTable(spec.metric.name, spec.metric.goal)
             self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), table)
+            watch.population = create_population(spec.population, spec.metric.goal)
             self._warm(watch)
             self._catch_up(watch)
 
@@ -263,6 +266,8 @@ class Evaluator:
                 continue
             if watch.policy.applies(interval):
                 self._decide(watch, report, interval)
+            elif watch.population is not None and watch.population.applies(interval):
+                self._exploit(watch, watch.population, report, interval)
 
     def _replay_stop(self, watch: Watch, report: Report, interval: int | None) -> None:
         """While rebuilding, cut a curve where an earlier evaluator stopped the trial."""
@@ -293,3 +298,33 @@ class Evaluator:
         if self.ledger.transition(sweep_id, number, ["running", "queued"], fields, attempt=attempt):
             self.ledger.request_stop(sweep_id, [number], "stopped")
             log.info("stopping %s #%s", sweep_id, number)
+
+    # -- population ---------------------------------------------------------------------------------------------
+    def _exploit(self, watch: Watch, population: PopulationPolicy, report: Report, interval: int) -> None:
+        """Population sweeps: if the reporting member is among the worst, record an exploit (the donor's explored
+        parameters and output directory, for the scheduler to start a member from) and stop the member."""
+        table = watch.table
+        latest = {
+            t: c[-1] for t, c in table.curves.items()
+            if c and t >= 0 and t not in table.stopped_at and t not in table.finished
+        }
+        exploit = population.decide(report.trial, interval, latest)
+        if exploit is None:
+            return
+        records = {int(r["number"]): r for r in self.ledger.trials(watch.sweep_id, [exploit.trial, exploit.donor])}
+        victim, donor = records.get(exploit.trial), records.get(exploit.donor)
+        if victim is None or donor is None or victim.get("status") != "running":
+            return  # a member that already ended (at its last report) has no slot to hand over
+        after = population.explore(donor.get("params", {}), watch.spec.space.expressions, exploit)
+        doc = {
+            "replaces": exploit.trial, "attempt": report.attempt, "interval": interval, "step": report.step,
+            "parent": exploit.donor, "parent_reports": len(table.curves.get(exploit.donor, ())),
+            "params_before": victim.get("params"), "parent_params": donor.get("params"), "params_after": after,
+            "donor_dir": donor.get("output_dir"), "value": exploit.value, "parent_value": exploit.donor_value,
+            "reason": exploit.reason, "policy": population.name, "time": time.time(),
+        }
+        self.ledger.record_exploit(watch.sweep_id, f"{exploit.trial}:{report.attempt}:{interval}", doc)
+        decision = Decision(exploit.trial, interval, True, exploit.value, exploit.donor_value, exploit.reason)
+        self._record(watch, report.attempt, decision)
+        table.stop(exploit.trial, interval)
+        self._stop(watch.sweep_id, exploit.trial, report.attempt)

@@ -14,7 +14,7 @@ from typing import Any
 from orchestrator.ranking import Ranking, best_of
 from orchestrator.samplers import Sampler, TrialRecord, create_sampler
 from orchestrator.samplers.resume import ResumeFirst
-from orchestrator.scheduling import ERRORS_SHOWN, SweepSnapshot, TrialView
+from orchestrator.scheduling import ERRORS_SHOWN, PendingExploit, SweepSnapshot, TrialView
 from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import metric_float
 
@@ -49,6 +49,10 @@ def to_record(
     )
 
 
+def _by_time(item: tuple[str, dict[str, Any]]) -> tuple[float, str]:
+    return float(item[1].get("time") or 0.0), item[0]
+
+
 def _end_order(record: dict[str, Any]) -> tuple[float, int]:
     """Finished trials in the order they ended (unfinished ones last), so a rebuilt failure streak is the same."""
     ended = record.get("ended")
@@ -78,6 +82,8 @@ class SweepRuntime:
     ranking: Ranking | None = None  # None: the sweep has no metric, so nothing ranks
     failure_streak: int = 0  # trials failed in a row since the last success, in the order they ended
     streak_errors: list[tuple[int, str]] = field(default_factory=list)  # the first errors of that streak
+    exploits: dict[str, dict[str, Any]] = field(default_factory=dict)  # population exploits no member carries out yet
+    replacements: int = 0  # members started for exploits
 
     @classmethod
     def build(
@@ -92,7 +98,8 @@ class SweepRuntime:
         spec = SweepSpec.model_validate(doc["spec"])
         names = [o.name for o in spec.objectives]
         ranking = Ranking.of(spec.metric)
-        rt = cls(sweep_id, spec, doc, total_runs=spec.total_runs, objective_names=names, ranking=ranking)
+        total = spec.total_runs if spec.population is None else min(spec.population.size, spec.total_runs or 2**31)
+        rt = cls(sweep_id, spec, doc, total_runs=total, objective_names=names, ranking=ranking)
         sampler = create_sampler(spec, [*warm, *(to_record(r, names, ranking=ranking) for r in records)])
         if children:
             sampler = ResumeFirst(sampler, [params for params, _ in children])
@@ -123,6 +130,8 @@ class SweepRuntime:
             self.flying.discard(number)
         if old is None or old.get("status") != status:
             self._count_outcome(number, status, record)
+        if old is None and record.get("lineage"):
+            self.replacements += 1
         value = self._score(record)
         if status in ("completed", "stopped", "canceled") and value is not None and self._better(value, self.finished_best):
             self.finished_best = (number, value)
@@ -159,7 +168,17 @@ class SweepRuntime:
                 best = (n, value)
         return best
 
+    def pend(self, exploits: dict[str, dict[str, Any]]) -> None:
+        """Take exploits the evaluator recorded; those a member already carries out are dropped."""
+        for key, doc in exploits.items():
+            if doc.get("member") is None:
+                self.exploits[key] = doc
+            else:
+                self.exploits.pop(key, None)
+
     def concurrency(self) -> int:
+        if self.spec.population is not None:
+            return self.spec.population.size
         limit = self.spec.limits.max_concurrent_runs
         if limit is not None:
             return limit
@@ -199,6 +218,8 @@ class SweepRuntime:
             consecutive_failures=self.failure_streak,
             max_consecutive_failures=self.failure_limit(),
             failure_errors=tuple(self.streak_errors),
+            exploits=tuple(PendingExploit(k, d["params_after"]) for k, d in sorted(self.exploits.items(), key=_by_time)),
+            replacements=self.replacements,
         )
 
     def _view(self, n: int) -> TrialView:

@@ -11,11 +11,13 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
 import uuid
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -32,6 +34,7 @@ from orchestrator.scheduling import (
     RequestStop,
     RetryTrial,
     Revoke,
+    StartMember,
     StartTrial,
     step,
 )
@@ -44,6 +47,7 @@ from workers.app import TRIAL_TASK, create_app
 
 log = logging.getLogger("sweepq.scheduler")
 ACTIVE = ("pending", "running")
+LINEAGE = ("parent", "replaces", "interval", "parent_reports", "params_before", "params_after", "parent_params", "time")
 FULL_TICK_SECONDS = 1.0
 
 
@@ -147,6 +151,11 @@ class Scheduler:
                     changed.setdefault(sweep_id, set())
                 else:
                     changed[sweep_id].add(int(number))
+            elif kind == "exploit":  # a population exploit: the next step starts its member
+                sweep_id, _, key = body.partition(" ")
+                if sweep_id in self.sweeps:
+                    self.sweeps[sweep_id].pend(self.ledger.exploits(sweep_id, [key]))
+                    changed.setdefault(sweep_id, set())
         return changed
 
     def _load(self, sweep_id: str) -> None:
@@ -167,6 +176,8 @@ class Scheduler:
             log.exception("cannot load sweep %s", sweep_id)
             self.ledger.update_sweep(sweep_id, {"status": "failed", "reason": f"cannot load: {exc}", "ended": time.time()})
             return
+        if rt.spec.population is not None:
+            rt.pend(self.ledger.exploits(sweep_id))
         if doc.get("status") == "pending":
             rt.doc.update(status="running", started=time.time())
             self.ledger.update_sweep(sweep_id, {"status": "running", "started": rt.doc["started"]})
@@ -248,11 +259,37 @@ class Scheduler:
             for c in starts
         ]
         next_number = max(c.number for c in starts) + 1
-        self.ledger.create_trials(rt.sweep_id, records, next_number)
+        exploits = self._members(rt, starts, records)
+        self.ledger.create_trials(rt.sweep_id, records, next_number, exploits)
         rt.doc["next_number"] = next_number
         for record in records:
             rt.update(record)
         self._dispatch(rt, records)
+
+    def _members(self, rt: SweepRuntime, starts: list[StartTrial], records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Population replacements: copy each donor's output directory now (the donor keeps writing its own) into
+        the member's, resume from it, and keep the lineage; returns the exploits to mark carried out."""
+        done: dict[str, Any] = {}
+        for c, record in zip(starts, records, strict=True):
+            doc = rt.exploits.pop(c.exploit, None) if isinstance(c, StartMember) else None
+            if doc is None or not isinstance(c, StartMember):
+                continue
+            record["resume_from"] = self._copy_checkpoint(rt.sweep_id, c.number, doc.get("donor_dir"))
+            record["lineage"] = {k: doc.get(k) for k in LINEAGE}
+            done[c.exploit] = {**doc, "member": c.number}
+        return done
+
+    def _copy_checkpoint(self, sweep_id: str, number: int, donor_dir: str | None) -> str | None:
+        """Copy a donor's output directory into trial `number`'s; None (a fresh start) when it cannot be read."""
+        target = Path(self.settings.artifact_root).resolve() / sweep_id / f"trial-{number}"
+        try:
+            if not donor_dir:
+                raise FileNotFoundError("the donor has no output directory yet")
+            shutil.copytree(donor_dir, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("output.log"))
+        except (OSError, shutil.Error) as exc:
+            log.warning("sweep %s #%s starts without the donor's checkpoint: %s", sweep_id, number, exc)
+            return None
+        return str(target)
 
     def _retry(self, rt: SweepRuntime, c: RetryTrial) -> None:
         fields = {"status": "queued", "attempt": c.attempt, "task_id": uuid.uuid4().hex,

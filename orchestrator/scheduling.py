@@ -60,12 +60,29 @@ class SweepSnapshot:
     consecutive_failures: int = 0  # trials failed in a row (in the order they ended) since the last success
     max_consecutive_failures: int | None = None  # None: never stop for failures
     failure_errors: tuple[tuple[int, str], ...] = ()  # (trial, error) of the first failures since the last success
+    exploits: tuple[PendingExploit, ...] = ()  # population sweeps: members to start in place of exploited ones
+    replacements: int = 0  # trials started for exploits (they do not count against max_total_runs)
+
+
+@dataclass(frozen=True)
+class PendingExploit:
+    """A population exploit the evaluator recorded and no member carries out yet: start one with these params."""
+
+    key: str
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class StartTrial:
     number: int
     params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StartMember(StartTrial):
+    """Start a population member that replaces an exploited one (from the donor's copied checkpoint)."""
+
+    exploit: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,7 +131,7 @@ class FinishSweep:
     reason: str
 
 
-Command = StartTrial | RetryTrial | EndTrial | CancelQueued | RequestStop | Revoke | FinishSweep
+Command = StartTrial | StartMember | RetryTrial | EndTrial | CancelQueued | RequestStop | Revoke | FinishSweep
 
 
 @dataclass
@@ -236,10 +253,15 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
     _revoke_overdue(snap, flying, plan)
     if snap.paused:
         return plan.commands
-    budget = math.inf if snap.max_total_runs is None else snap.max_total_runs - snap.next_number
-    slots = min(snap.max_concurrent_runs - len(flying), budget)
-    exhausted = False
+    free = snap.max_concurrent_runs - len(flying)
     number = snap.next_number
+    for e in snap.exploits[: max(free, 0)]:  # a replacement takes a freed slot before any new sample
+        plan.commands.append(StartMember(number, e.params, e.key))
+        number += 1
+    sampled = snap.next_number - snap.replacements
+    budget = math.inf if snap.max_total_runs is None else snap.max_total_runs - sampled
+    slots = min(free - (number - snap.next_number), budget)
+    exhausted = False
     while slots > 0:
         params = sampler.ask(number)
         if params is None:
@@ -249,7 +271,7 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
         number += 1
         slots -= 1
     started = number - snap.next_number
-    if not flying and started == 0 and (exhausted or budget <= 0):
+    if not flying and started == 0 and not snap.exploits and (exhausted or budget <= 0):
         why = "search space exhausted" if exhausted or sampler.remaining() == 0 else "max_total_runs reached"
         plan.commands.append(_finish(snap, "completed", why))
     return plan.commands

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.population.section import PbtSection
+from orchestrator.population.section import refusal as population_refusal
 from orchestrator.space import GridError, SearchSpace
 from orchestrator.space_parse import coerce_expression, computable
 from orchestrator.space_wandb import AnyExpression as Expression
@@ -289,6 +291,7 @@ class SweepSpec(_Frozen):
     metrics: tuple[Objective, ...] = Field(default=(), description="several objectives: a Pareto front is sought")
     constraints: tuple[Constraint, ...] = Field(default=(), description="bounds on reported metrics; others infeasible")
     early_termination: EarlyTermination = Field(default_factory=lambda: NoPolicy(policy="none"))
+    population: PbtSection | None = Field(default=None, description="population-based training (see README)")
     limits: Limits = Field(default_factory=Limits)
     resources: Resources = Field(default_factory=Resources)
     resume_from: tuple[str, ...] = Field(default=(), description="earlier sweeps to warm-start from")
@@ -325,7 +328,7 @@ class SweepSpec(_Frozen):
     @classmethod
     def _bounded(cls, v: Limits, info: ValidationInfo) -> Limits:
         sampling = info.data.get("sampling")
-        unbounded = v.max_total_runs is None and v.max_duration_minutes is None
+        unbounded = v.max_total_runs is None and v.max_duration_minutes is None and info.data.get("population") is None
         if sampling is not None and not isinstance(sampling, GridSampling) and unbounded:
             raise ValueError(f"{sampling.method} sampling needs max_total_runs or max_duration_minutes")
         return v
@@ -354,7 +357,7 @@ class SweepSpec(_Frozen):
     def _sampler_fits(self) -> SweepSpec:
         from orchestrator.samplers.auto import refusal  # here: the samplers package imports this module
 
-        reason = refusal(self)
+        reason = refusal(self) or population_refusal(self)
         if reason:
             raise ValueError(reason)
         return self

@@ -77,6 +77,11 @@ class Keys:
         """String counter: a sweep's continue decisions that were counted, not listed in `decisions`."""
         return f"{self.prefix}:sweep:{sweep_id}:continues"
 
+    def population(self, sweep_id: str) -> str:
+        """Hash of a population sweep's exploits, one per victim:attempt:interval (JSON: donor, parameters before and
+        after, the donor's output directory, and the member that replaced the victim once started)."""
+        return f"{self.prefix}:sweep:{sweep_id}:population"
+
     def sweep_pattern(self, sweep_id: str) -> str:
         """Glob matching every key of one sweep (for deletion)."""
         return f"{self.prefix}:sweep:{sweep_id}*"

@@ -150,7 +150,15 @@ def main() -> None:
     parser.add_argument("--rebuild-max", type=int, default=10_000, help="largest sweep to sample the rebuild cost in")
     parser.add_argument("--policies", nargs="+", choices=sorted(POLICIES), default=list(POLICIES))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reads", action="store_true",
+                        help="the read paths instead (dashboard, trials(), memory per trial): benchmarks/scale_reads.py")
     args = parser.parse_args()
+    if args.reads:
+        from benchmarks.scale_reads import SIZES as READ_SIZES
+        from benchmarks.scale_reads import report
+
+        report(tuple(n for n in READ_SIZES if n <= args.max))
+        return
     sizes = [n for n in SIZES if n <= args.max]
     print(f"{REPORTS} reports per trial, {IN_FLIGHT} in flight; cost per report = table + decision (no Redis)")
     print(f"{'policy':<11} {'trials':>8} {'reports':>9} {'decisions':>9} {'stops':>7} "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, table_page, weights
 from orchestrator.ranking import RANKED
-from orchestrator.store.streams import entries_after, trimmed_after
+from orchestrator.store.streams import entries_after, entry_key, trimmed_after
 
 if TYPE_CHECKING:
     import redis
@@ -44,6 +44,7 @@ class LiveSweep:
         self.data = SweepData(status=sweep.status(), spec=sweep.spec)
         self.workdirs = bool(getattr(self.data.spec.trial, "per_trial_workdir", False))
         self.last_id = "0-0"
+        self.read_once = False  # the first read takes the curves and the whole stream; later ones the tail
         self.highest = -1  # the highest trial number read
         self.open: set[int] = set()  # trials read before they finished: read again each poll
         self.boot = uuid.uuid4().hex[:8]  # a restarted dashboard never answers "unchanged" to an old version
@@ -94,7 +95,10 @@ class LiveSweep:
     def _read_stream(self) -> bool:
         """Take the metric stream's entries after the last one read; True if there were any."""
         r, key, read = self.sweep.client.ledger.r, self.sweep.client.ledger.keys.metrics(self.sweep.id), False
-        if trimmed_after(r, key, self.last_id):  # the first read, or reports after the last read were compacted
+        if not self.read_once:
+            self.read_once = True
+            return self._read_all()
+        if trimmed_after(r, key, self.last_id):  # reports after the last read were compacted meanwhile
             for entry_id, f in entries_after(r, self.sweep.client.ledger.keys, self.sweep.id, self.last_id):
                 self.data.add_raw_report(int(f["trial"]), int(f.get("attempt", "1")), f["values"].encode())
                 self.last_id, read = entry_id, True
@@ -108,6 +112,37 @@ class LiveSweep:
                 self.last_id = _text(batch[-1][0])
             if len(batch) < STREAM_BATCH:
                 return read
+
+    def _read_all(self) -> bool:
+        """The first read: the stream as it is (read first, so an entry trimmed meanwhile is in a curve), then
+        every trial's compacted curve; per trial, the curve and then the stream's entries past it (each once)."""
+        ledger, sid = self.sweep.client.ledger, self.sweep.id
+        tail, start = [], "-"
+        while True:
+            batch = _xrange_raw(ledger.r, ledger.keys.metrics(sid), start, STREAM_BATCH)
+            tail += batch
+            if len(batch) < STREAM_BATCH:
+                break
+            start = "(" + _text(batch[-1][0])
+        compacted: dict[int, tuple[int, int]] = {}  # each trial's last compacted entry
+        numbers = ledger.trial_numbers(sid)
+        for chunk in range(0, len(numbers), 1000):
+            pipe = ledger.r.pipeline(transaction=False)
+            for n in numbers[chunk: chunk + 1000]:
+                pipe.lrange(ledger.keys.curve(sid, n), 0, -1)
+            for n, elements in zip(numbers[chunk: chunk + 1000], pipe.execute(), strict=True):
+                for element in elements:
+                    entry_id, attempt, _, _, _, values = element.split(b"|", 5)
+                    self.data.add_raw_report(n, int(attempt), values)
+                    compacted[n] = entry_key(_text(entry_id))
+                    self.last_id = max(self.last_id, _text(entry_id), key=entry_key)
+        for entry_id, fields in tail:
+            trial, attempt, values = _report_fields(fields)
+            if trial not in compacted or entry_key(_text(entry_id)) > compacted[trial]:
+                self.data.add_raw_report(trial, attempt, values)
+        if tail:
+            self.last_id = max(self.last_id, _text(tail[-1][0]), key=entry_key)
+        return bool(tail or compacted)
 
     def _weights(self) -> dict[str, float]:
         """Importances, computed in a background thread on a copy of the rows (fANOVA takes a while) once the

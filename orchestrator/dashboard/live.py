@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.client import TRIAL_FIELDS
 from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, table_page, weights
 from orchestrator.ranking import RANKED
 from orchestrator.store.streams import entries_after, entry_key, trimmed_after
@@ -43,6 +44,8 @@ class LiveSweep:
         self.sweep = sweep
         self.data = SweepData(status=sweep.status(), spec=sweep.spec)
         self.workdirs = bool(getattr(self.data.spec.trial, "per_trial_workdir", False))
+        shown = [f for f in TRIAL_FIELDS if f not in ("id", "log_tail")]  # a log tail can be long; the page omits it
+        self.fields = [*shown, "logged"] if self.workdirs else shown
         self.last_id = "0-0"
         self.read_once = False  # the first read takes the curves and the whole stream; later ones the tail
         self.highest = -1  # the highest trial number read
@@ -81,7 +84,7 @@ class LiveSweep:
         """Read trials again (those in flight and new ones); True if any row differs from what was held."""
         ledger, changed = self.sweep.client.ledger, False
         for start in range(0, len(numbers), 1000):
-            records = ledger.trials(self.sweep.id, numbers[start: start + 1000])
+            records = ledger.trial_fields(self.sweep.id, numbers[start: start + 1000], self.fields)
             rows = self.sweep.rows(records)
             for row, record in zip(rows, records, strict=True):
                 n = int(row["number"])
@@ -144,37 +147,42 @@ class LiveSweep:
             self.last_id = max(self.last_id, _text(tail[-1][0]), key=entry_key)
         return bool(tail or compacted)
 
-    def _weights(self) -> dict[str, float]:
-        """Importances, computed in a background thread on a copy of the rows (fANOVA takes a while) once the
-        finished trials grew by a tenth; the version moves when new ones are ready."""
+    def _take_importances(self) -> None:
+        """Importances computed in the background are taken in (the version moves: the page shows them)."""
         if self._pending is not None and self._pending.done():
             self.importance, self._pending = self._pending.result(), None
             self.changes += 1
             self._built.clear()
+
+    def _start_importances(self) -> None:
+        """fANOVA takes a while: it runs in a background thread on a copy of the rows, after the answer was built
+        (not beside it), whenever the finished trials grew by a tenth."""
         finished = sum(1 for t in self.data.rows.values() if t["status"] in RANKED)
         grown = finished != self.importance_at and (finished >= self.importance_at * IMPORTANCE_GROWTH or finished < 50)
         if grown and self._pending is None:
             snapshot = SweepData(status=self.data.status, spec=self.data.spec, rows=dict(self.data.rows))
             self._pending, self.importance_at = _pool().submit(weights, snapshot), finished
-        return self.importance
 
     def payload(self, axes2: Sequence[str] = (), axes3: Sequence[str] = ()) -> dict[str, Any]:
         """The page (without rows) for these axes, built once per version."""
         key = (tuple(axes2), tuple(axes3))
         held = self._built.get(key)
         if held is None or held[0] != self.version:
-            doc = build(self.data, axes2, axes3, self._weights(), with_rows=False)
+            doc = build(self.data, axes2, axes3, self.importance, with_rows=False)
             held = self._built[key] = (self.version, doc | {"version": self.version})
         return held[1] | {"status": self.data.status, "elapsed": elapsed(self.data.status)}
 
     def poll(self, since: str = "", axes2: Sequence[str] = (), axes3: Sequence[str] = ()) -> dict[str, Any]:
         """What the browser needs after `since`: "unchanged" with the fresh status, or the rebuilt page."""
         self.refresh()
-        self._weights()
+        self._take_importances()
         if since == self.version and (tuple(axes2), tuple(axes3)) in self._built:
-            return {"version": self.version, "unchanged": True, "status": self.data.status,
-                    "elapsed": elapsed(self.data.status)}
-        return self.payload(axes2, axes3)
+            answer = {"version": self.version, "unchanged": True, "status": self.data.status,
+                      "elapsed": elapsed(self.data.status)}
+        else:
+            answer = self.payload(axes2, axes3)
+        self._start_importances()
+        return answer
 
     def trials(self, offset: int, limit: int, sort: str, desc: bool) -> dict[str, Any]:
         return table_page(self.data.rows.values(), offset, limit, sort, desc) | {"version": self.version}

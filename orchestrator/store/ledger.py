@@ -157,6 +157,19 @@ class Ledger:
             pipe.hgetall(self.keys.trial(sweep_id, n))
         return [decode_fields(raw) for raw in pipe.execute() if raw]
 
+    def trial_fields(self, sweep_id: str, numbers: Sequence[int], fields: Sequence[str]) -> list[dict[str, Any]]:
+        """Only the named fields of these trials (one pipelined HMGET each; a missing trial is left out): a reader
+        of many trials skips what it does not show (log tails)."""
+        pipe = self.r.pipeline(transaction=False)
+        for n in numbers:
+            pipe.hmget(self.keys.trial(sweep_id, n), list(fields))
+        out = []
+        for values in pipe.execute():
+            raw: dict[bytes | str, bytes | str] = {k: v for k, v in zip(fields, values, strict=True) if v is not None}
+            if raw:
+                out.append(decode_fields(raw))
+        return out
+
     def trial(self, sweep_id: str, number: int) -> dict[str, Any] | None:
         raw = self.r.hgetall(self.keys.trial(sweep_id, number))
         return decode_fields(raw) if raw else None

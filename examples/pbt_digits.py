@@ -23,22 +23,22 @@ from workers import report
 CHECKPOINT = "checkpoint.pkl"
 
 
-def load(directory: str | Path | None) -> tuple[Any, int]:
-    """The model and the last finished epoch in a checkpoint directory; (None, 0) when there is none."""
+def load(directory: str | Path | None) -> tuple[Any, int, float]:
+    """The model, the last finished epoch and its accuracy in a checkpoint directory; (None, 0, NaN) if none."""
     path = None if directory is None else Path(directory) / CHECKPOINT
     if path is None or not path.is_file():
-        return None, 0
+        return None, 0, float("nan")
     with path.open("rb") as f:
         state = pickle.load(f)  # our own checkpoint, written by save() below
-    return state["model"], int(state["epoch"])
+    return state["model"], int(state["epoch"]), float(state.get("accuracy", "nan"))
 
 
-def save(directory: Path, model: Any, epoch: int) -> None:
+def save(directory: Path, model: Any, epoch: int, accuracy: float) -> None:
     """Write the checkpoint atomically, so a copy taken while the trial runs is never half written."""
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{CHECKPOINT}.{os.getpid()}"
     with tmp.open("wb") as f:
-        pickle.dump({"model": model, "epoch": epoch}, f)
+        pickle.dump({"model": model, "epoch": epoch, "accuracy": accuracy}, f)
     os.replace(tmp, directory / CHECKPOINT)
 
 
@@ -78,23 +78,23 @@ def train(
     epoch_seconds: float = 0.0,
     resume_from: str | None = None,
 ) -> float:
-    """Train from the checkpoint (resume_from's, else this trial's own), reporting accuracy every epoch."""
+    """Train from the checkpoint (resume_from's, else this trial's own), reporting accuracy every epoch; a
+    checkpoint already at the last epoch (a donor that finished before it was copied) is returned as it is."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     out = Path(os.environ.get("SWEEPQ_OUTPUT_DIR", "."))
-    model, start = load(resume_from)
+    model, start, accuracy = load(resume_from)
     if model is None:
-        model, start = load(out)
+        model, start, accuracy = load(out)
     if model is None:
         model = new_model(learning_rate, momentum, hidden, batch_size, seed)
     set_rates(model, learning_rate, momentum)
-    accuracy = float("nan")
     for epoch in range(start + 1, int(epochs) + 1):
         accuracy = fit_epoch(model)
-        save(out, model, epoch)
+        save(out, model, epoch, accuracy)
         time.sleep(epoch_seconds)  # lets the integration tests act while members train
         report(accuracy=accuracy, learning_rate=learning_rate, step=epoch)
     return accuracy

@@ -220,6 +220,7 @@ class SweepRuntime:
             failure_errors=tuple(self.streak_errors),
             exploits=tuple(PendingExploit(k, d["params_after"]) for k, d in sorted(self.exploits.items(), key=_by_time)),
             replacements=self.replacements,
+            population=self.spec.population is not None,
         )
 
     def _view(self, n: int) -> TrialView:

@@ -62,6 +62,7 @@ class SweepSnapshot:
     failure_errors: tuple[tuple[int, str], ...] = ()  # (trial, error) of the first failures since the last success
     exploits: tuple[PendingExploit, ...] = ()  # population sweeps: members to start in place of exploited ones
     replacements: int = 0  # trials started for exploits (they do not count against max_total_runs)
+    population: bool = False  # a population sweep: it ends when every member finished and no exploit waits
 
 
 @dataclass(frozen=True)
@@ -273,5 +274,6 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
     started = number - snap.next_number
     if not flying and started == 0 and not snap.exploits and (exhausted or budget <= 0):
         why = "search space exhausted" if exhausted or sampler.remaining() == 0 else "max_total_runs reached"
+        why = "population finished" if snap.population else why
         plan.commands.append(_finish(snap, "completed", why))
     return plan.commands

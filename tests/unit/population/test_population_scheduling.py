@@ -40,8 +40,8 @@ def test_replacements_do_not_spend_the_sampling_budget_and_the_sweep_waits_for_e
     # nothing flies but an exploit is pending: its member starts, the sweep does not end
     commands = step(snap(next_number=5, replacements=2, exploits=(PendingExploit("4:1:2", {"lr": 0.1}),)), sampler)
     assert commands == [StartMember(5, {"lr": 0.1}, "4:1:2")]
-    ended = step(snap(next_number=6, replacements=3), sampler)
-    assert len(ended) == 1 and isinstance(ended[0], FinishSweep) and ended[0].status == "completed"
+    ended = step(snap(next_number=6, replacements=3, population=True), sampler)
+    assert ended == [FinishSweep("completed", "population finished")]
     assert sampler.asked == []
 
 

@@ -55,7 +55,7 @@ class Reporter:
     metric: str | None  # None: the sweep has no metric (reports are recorded, nothing is ranked)
     goal: str
     extra: tuple[str, ...] = ()
-    maxlen: int = 100_000
+    maxlen: int = 100_000  # deprecated, ignored: the stream is trimmed only past what the evaluator compacted
     lease_s: float = 30.0
     owner: str = ""  # the lease owner this attempt claimed with
     history: list[float] = field(default_factory=list)

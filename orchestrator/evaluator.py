@@ -31,7 +31,7 @@ from orchestrator.store.codec import dumps
 from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger, text
-from orchestrator.store.streams import Report, after, commit, curve_entries, decode_entry, merged, read_reports
+from orchestrator.store.streams import Report, adopt, after, commit, curve_entries, decode_entry, merged, read_reports
 
 log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
@@ -196,6 +196,7 @@ class Evaluator:
             raw: Any = self.client.xrange(key, min="-", max=delivered)
             curves = curve_entries(self.client, self.keys, watch.sweep_id, self.ledger.trial_numbers(watch.sweep_id))
             self._apply(watch, merged(curves, {text(i): f for i, f in raw}), evaluate_only=redo)
+            adopt(self.client, self.keys, watch.sweep_id, [e for e in raw if text(e[0]) not in redo | curves.keys()])
             self._commit(watch, [e for e in raw if text(e[0]) in redo], trim_to=after(delivered))
         watch.earlier_stops.clear()
 

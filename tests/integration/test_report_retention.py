@@ -14,6 +14,8 @@ from orchestrator.dashboard.live import LiveSweep
 from orchestrator.evaluator import Evaluator, Watch
 from orchestrator.metrics_table import MetricTable
 from orchestrator.policies import create_policy
+from orchestrator.spec import SweepSpec
+from orchestrator.store.streams import read_reports
 from tests.faults.scenarios import unevaluated
 from tests.integration.conftest import SWEEPQ, Cluster, kill_group, wait_until
 
@@ -119,3 +121,24 @@ def test_the_stream_keeps_its_recent_tail_and_a_report_in_both_is_read_once(clus
     assert sum(int(r.llen(keys.curve(sweep.id, n))) for n in range(len(xs))) == steps * len(xs)  # ... all compacted
     reports = sweep.metrics()
     assert sorted((r["trial"], r["step"]) for r in reports) == sorted(expected_reports(sweep, steps))
+
+
+def test_reports_acknowledged_before_compaction_existed_are_adopted_not_trimmed(cluster: Cluster) -> None:
+    """A stream an older sweepq evaluated (acknowledged, never compacted): a new evaluator's rebuild moves those
+    reports into the curves before it trims, and evaluates again only the one left pending."""
+    r, keys, sweep_id = cluster.client.ledger.r, cluster.client.ledger.keys, "old-sweep"
+    stream = keys.metrics(sweep_id)
+    for n in range(2):
+        r.zadd(keys.trial_numbers(sweep_id), {str(n): n})
+    for k in range(1, 31):
+        r.xadd(stream, {"trial": str(k % 2), "attempt": "1", "step": str(k), "values": f'{{"score": {k}}}', "t": "1.0"})
+    r.xgroup_create(stream, "evaluator", id="0")
+    read: Any = r.xreadgroup("evaluator", "old", {stream: ">"}, count=30)
+    ids = [e[0] for e in read[0][1]]
+    r.xack(stream, "evaluator", *ids[:-1])  # the old evaluator died before acknowledging the last one
+    spec = SweepSpec.model_validate(long_curves(cluster, [1.0], 30, early_termination=NEVER_STOPS))
+    watch = Watch(sweep_id, spec, create_policy(spec), MetricTable("score", "maximize"))
+    Evaluator(cluster.settings.model_copy(update={"stream_tail_seconds": 0.0}))._catch_up(watch)
+    assert r.xlen(stream) < 30  # trimmed ...
+    assert [report.step for report in read_reports(r, keys, sweep_id)] == list(range(1, 31))  # ... and nothing lost
+    assert int(r.get(keys.continues(sweep_id)) or 0) == 1  # only the pending report was evaluated again

@@ -17,7 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.client import TRIAL_FIELDS
-from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, table_page, weights
+from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, ordered, table_page, weights
 from orchestrator.ranking import RANKED
 from orchestrator.store.streams import entries_after, entry_key, trimmed_after
 
@@ -55,6 +55,7 @@ class LiveSweep:
         self.importance: dict[str, float] = {}
         self.importance_at = 0  # finished trials when importances were last computed
         self._pending: Future[dict[str, float]] | None = None
+        self._sorted: dict[tuple[str, str, bool], tuple[str, list[Any]]] = {}
         self._built: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, dict[str, Any]]] = {}
         self.refresh(first=True)
 
@@ -185,7 +186,12 @@ class LiveSweep:
         return answer
 
     def trials(self, offset: int, limit: int, sort: str, desc: bool) -> dict[str, Any]:
-        return table_page(self.data.rows.values(), offset, limit, sort, desc) | {"version": self.version}
+        """A page of the trials table; each order is sorted once per version (paging through it is a slice)."""
+        key = ("table", sort, desc)
+        held = self._sorted.get(key)
+        if held is None or held[0] != self.version:
+            held = self._sorted[key] = (self.version, ordered(self.data.rows.values(), sort, desc))
+        return table_page(held[1], offset, limit, sort, desc, presorted=True) | {"version": self.version}
 
 
 def _xrange_raw(r: redis.Redis, key: str, start: str, count: int) -> list[Any]:

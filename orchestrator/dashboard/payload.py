@@ -184,18 +184,26 @@ def build(
     }
 
 
-def table_page(
-    rows: Iterable[Mapping[str, Any]], offset: int = 0, limit: int = 50, sort: str = "number", desc: bool = False
-) -> dict[str, Any]:
-    """One page of the trials table sorted by a column (trials without a value in it last), and the total."""
+def ordered(rows: Iterable[Mapping[str, Any]], sort: str = "number", desc: bool = False) -> list[Mapping[str, Any]]:
+    """Rows sorted by a column (numbers, then text; trials without a value in it last, by number)."""
     key = sort if sort in SORTABLE else "number"
-    ordered = sorted(rows, key=lambda r: int(r["number"]))
-    valued = [r for r in ordered if isinstance(r.get(key), (int, float, str))]
+    by_number = sorted(rows, key=lambda r: int(r["number"]))
+    valued = [r for r in by_number if isinstance(r.get(key), (int, float, str))]
     valued.sort(key=lambda r: (isinstance(r[key], str), r[key]), reverse=desc)  # numbers, then text
-    ordered = valued + [r for r in ordered if not isinstance(r.get(key), (int, float, str))]
+    return valued + [r for r in by_number if not isinstance(r.get(key), (int, float, str))]
+
+
+def table_page(
+    rows: Iterable[Mapping[str, Any]], offset: int = 0, limit: int = 50, sort: str = "number", desc: bool = False,
+    *, presorted: bool = False,
+) -> dict[str, Any]:
+    """One page of the trials table sorted by a column (see `ordered`; `presorted`: the rows are in that order
+    already), and the total."""
+    key = sort if sort in SORTABLE else "number"
+    rows = list(rows) if presorted else ordered(rows, key, desc)
     offset, limit = max(0, offset), max(1, min(limit, 1000))
-    return {"total": len(ordered), "offset": offset, "limit": limit, "sort": key, "desc": desc,
-            "rows": [table_row(r, r.get("images") or ()) for r in ordered[offset: offset + limit]]}
+    return {"total": len(rows), "offset": offset, "limit": limit, "sort": key, "desc": desc,
+            "rows": [table_row(r, r.get("images") or ()) for r in rows[offset: offset + limit]]}
 
 
 def load(sweep: Sweep) -> SweepData:

@@ -104,3 +104,20 @@ def test_a_worker_killed_mid_pbt_loses_no_member(cluster: Cluster) -> None:
     stopped = {t["number"] for t in trials if t["status"] == "stopped"}
     replaced = {e["replaces"] for e in sweep.exploits() if "member" in e}
     assert stopped <= replaced  # every member stopped by PBT has its replacement: the population stays at size
+
+
+def test_a_scheduler_killed_mid_pbt_starts_each_exploit_once(cluster: Cluster) -> None:
+    first = cluster.scheduler()  # the scheduler runs the evaluator too: both are killed and replaced
+    cluster.worker(concurrency=4)
+    sweep = cluster.client.submit(pbt_spec(cluster, size=4))
+    wait_until(lambda: sweep.exploits(), 120, "a first exploit")
+    kill_group(first)
+    cluster.scheduler()
+    status = sweep.wait(timeout=240, progress=False)
+    assert status["status"] == "completed", status
+    trials = sweep.trials()
+    members = sorted(t["number"] for t in trials if t.get("lineage"))
+    assert sorted(e["member"] for e in sweep.exploits() if "member" in e) == members  # one member per exploit
+    assert len([t for t in trials if not t.get("lineage")]) == 4
+    assert not [t for t in trials if t["status"] == "failed"]
+

@@ -47,7 +47,9 @@ from workers.app import TRIAL_TASK, create_app
 
 log = logging.getLogger("sweepq.scheduler")
 ACTIVE = ("pending", "running")
-LINEAGE = ("parent", "replaces", "interval", "step", "parent_reports", "params_before", "params_after", "parent_params", "time")
+LINEAGE = (
+    "parent", "replaces", "interval", "step", "parent_reports", "params_before", "params_after", "parent_params", "time",
+)
 FULL_TICK_SECONDS = 1.0
 
 

@@ -94,6 +94,15 @@ def test_dashboard_shows_a_running_sweep_live_and_the_report_works_offline(clust
     if any(t["params"]["kind"] == EVIL for t in sweep.trials()):
         assert EVIL in browser.find_element("id", "trials").text
     browser.save_screenshot(str(ARTIFACTS / "dashboard-sweep.png"))
+    # the table is paged and sorted by the dashboard: a click on the metric's column twice puts the highest first
+    top = max((t for t in sweep.trials() if t["value"] is not None), key=lambda t: t["value"])["number"]
+    for _ in range(2):
+        header = next(th for th in browser.find_elements("css selector", "#trials th") if th.text.startswith("score"))
+        header.click()
+        wait_until(lambda: browser.find_element("css selector", "#trials th:nth-child(3)").text.startswith("score "),
+                   10, "the sort mark")
+    wait_until(lambda: browser.find_element("css selector", "#trials tbody td").text == str(top), 10, "the best first")
+    assert "trials 1–14 of 14" in browser.find_element("id", "trials-pager").text
     dashboard.terminate()
 
     report = tmp_path / "report.html"

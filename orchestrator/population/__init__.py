@@ -9,6 +9,10 @@ How a sweep with a population runs (the adapters are the evaluator and the sched
   at that moment into the new trial's (`<artifact_root>/<sweep>/trial-<n>`, so the donor keeps writing its own)
   and hands it over as `resume_from`; the trial record keeps its lineage (parent, step, parameters before and
   after), and `Sweep.best_trial()` returns the best member with the chain of its ancestors' parameters.
+
+A spec section rather than a sampling method, because it composes with any sampler (which draws the first
+members) and replaces early termination (see section.py). Cost: a considered report ranks the members still in the
+table, O(members the sweep has had), which stays small for populations (size plus one per exploit).
 """
 
 from __future__ import annotations

@@ -135,11 +135,11 @@ class LiveSweep:
             for n in numbers[chunk: chunk + 1000]:
                 pipe.lrange(ledger.keys.curve(sid, n), 0, -1)
             for n, elements in zip(numbers[chunk: chunk + 1000], pipe.execute(), strict=True):
-                for element in elements:
-                    entry_id, attempt, _, _, _, values = element.split(b"|", 5)
-                    self.data.add_raw_report(n, int(attempt), values)
-                    compacted[n] = entry_key(_text(entry_id))
-                    self.last_id = max(self.last_id, _text(entry_id), key=entry_key)
+                if elements:
+                    self.data.add_curve(n, elements)
+                    last = _text(elements[-1].split(b"|", 1)[0])
+                    compacted[n] = entry_key(last)
+                    self.last_id = max(self.last_id, last, key=entry_key)
         for entry_id, fields in tail:
             trial, attempt, values = _report_fields(fields)
             if trial not in compacted or entry_key(_text(entry_id)) > compacted[trial]:

@@ -39,25 +39,34 @@ class Curves(Mapping[int, list[float]]):
         self.key = f'"{metric}"'.encode() if plain else b""  # how the name shows in a report's JSON (b"": in all)
         self.decoded: dict[int, list[float]] = {}
         self.raw: dict[int, list[bytes]] = {}
+        self.compacted: dict[int, tuple[list[bytes], bytes]] = {}  # a curve's elements, and the attempt to keep
 
     def __getitem__(self, trial: int) -> list[float]:
-        raw = self.raw.pop(trial, None)
+        elements, attempt = self.compacted.pop(trial, ([], b""))
+        raw = [values for _, kept, _, _, _, values in (e.split(b"|", 5) for e in elements) if kept == attempt]
+        raw += self.raw.pop(trial, [])
         curve = self.decoded.setdefault(trial, []) if raw or trial in self.decoded else self.decoded[trial]
-        for text in raw or ():
+        for text in raw:
             value = json.loads(text).get(self.metric)
             if isinstance(value, (int, float)):
                 curve.append(float(value))
         return curve
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.decoded.keys() | self.raw.keys())
+        return iter(self.decoded.keys() | self.raw.keys() | self.compacted.keys())
 
     def __len__(self) -> int:
-        return len(self.decoded.keys() | self.raw.keys())
+        return len(self.decoded.keys() | self.raw.keys() | self.compacted.keys())
 
     def restart(self, trial: int) -> None:
         self.raw.pop(trial, None)
+        self.compacted.pop(trial, None)
         self.decoded[trial] = []
+
+    def add_compacted(self, trial: int, elements: list[bytes], attempt: int) -> None:
+        """A trial's compacted curve (`id|attempt|seq|step|time|values` elements), kept undecoded: only the
+        reports of `attempt`, its latest, count (a curve is in stream order, and only the running attempt writes)."""
+        self.compacted[trial] = (elements, str(attempt).encode())
 
     def append(self, trial: int, value: float) -> None:
         self[trial].append(value) if trial in self else self.decoded.setdefault(trial, []).append(value)
@@ -110,6 +119,13 @@ class SweepData:
         """A report with its values as the stream's JSON text, decoded only if its curve is drawn."""
         if self.series.key in values and self._attempt(trial, attempt):
             self.series.append_raw(trial, values)
+
+    def add_curve(self, trial: int, elements: list[bytes]) -> None:
+        """A trial's compacted curve, read before any of its reports (the first read of a sweep)."""
+        if elements:
+            attempt = int(elements[-1].split(b"|", 2)[1])
+            if self._attempt(trial, attempt):
+                self.series.add_compacted(trial, elements, attempt)
 
     def set_decisions(self, decisions: Sequence[dict[str, Any]]) -> None:
         self.decisions, self.decision_count = list(decisions[-DECISIONS_SHOWN:]), len(decisions)

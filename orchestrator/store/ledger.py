@@ -14,7 +14,7 @@ from typing import Any
 
 import redis
 
-from orchestrator.store.codec import decode_fields, dumps, encode_fields, loads_exact
+from orchestrator.store.codec import EXACT_FIELDS, decode_fields, dumps, encode_fields, loads_exact
 from orchestrator.store.keys import Keys
 
 # KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set. Returns the params.
@@ -73,6 +73,14 @@ return 0
 """
 
 
+# KEYS: hashes. ARGV: fields. The fields of every hash (a read-only batch read: one round trip, one command).
+_HMGET_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HMGET', key, unpack(ARGV)) end
+return out
+"""
+
+
 def text(value: Any) -> str:
     """A Redis reply as str (replies are bytes: the client does not decode, values are our JSON)."""
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -81,6 +89,28 @@ def text(value: Any) -> str:
 def trial_event(sweep_id: str, number: int, payload: Mapping[str, Any] | None = None) -> str:
     """The inbox message that tells the scheduler trial `number` of a sweep changed (with its new fields)."""
     return f"trial {sweep_id} {number}" + (f" {dumps(payload)}" if payload else "")
+
+
+def _decode_record(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+    """decode_fields in one json.loads per record (each value is JSON text; the fields are joined as one object),
+    which is several times faster for a reader of many trials; exactly decode_fields whenever that fails."""
+    try:
+        body = b",".join(b'"%s":%s' % (str(k).encode(), v if isinstance(v, bytes) else v.encode())
+                         for k, v in raw.items() if k not in EXACT_FIELDS)
+        sizes: list[int] = []  # pairs per object, inner objects first: the last is the record's own
+
+        def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+            sizes.append(len(items))
+            return dict(items)
+
+        record: dict[str, Any] = json.loads(b"{" + body + b"}", object_pairs_hook=pairs)
+        if sizes[-1] != len(raw) - len(EXACT_FIELDS & set(raw)):  # a value was not one JSON text: decode_fields
+            return decode_fields(raw)  # keeps it as text
+        for k in EXACT_FIELDS & set(raw):
+            record[str(k)] = loads_exact(text(raw[k]))
+    except ValueError:
+        return decode_fields(raw)
+    return record
 
 
 class Ledger:
@@ -93,6 +123,7 @@ class Ledger:
         self._cas = client.register_script(_CAS)
         self._renew = client.register_script(_RENEW)
         self._renew_trial = client.register_script(_RENEW_TRIAL)
+        self._hmget_many = client.register_script(_HMGET_MANY)
 
     # -- sweeps -------------------------------------------------------------------------------------------
     def create_sweep(self, sweep_id: str, fields: Mapping[str, Any]) -> bool:
@@ -158,16 +189,15 @@ class Ledger:
         return [decode_fields(raw) for raw in pipe.execute() if raw]
 
     def trial_fields(self, sweep_id: str, numbers: Sequence[int], fields: Sequence[str]) -> list[dict[str, Any]]:
-        """Only the named fields of these trials (one pipelined HMGET each; a missing trial is left out): a reader
-        of many trials skips what it does not show (log tails)."""
-        pipe = self.r.pipeline(transaction=False)
-        for n in numbers:
-            pipe.hmget(self.keys.trial(sweep_id, n), list(fields))
+        """Only the named fields of these trials (one script call: an HMGET each, without a client-side command
+        per trial; a missing trial is left out): a reader of many trials skips what it does not show (log tails)."""
+        keys = [self.keys.trial(sweep_id, n) for n in numbers]
+        replies: Any = self._hmget_many(keys=keys, args=list(fields)) if keys else []
         out = []
-        for values in pipe.execute():
+        for values in replies:
             raw: dict[bytes | str, bytes | str] = {k: v for k, v in zip(fields, values, strict=True) if v is not None}
             if raw:
-                out.append(decode_fields(raw))
+                out.append(_decode_record(raw))
         return out
 
     def trial(self, sweep_id: str, number: int) -> dict[str, Any] | None:

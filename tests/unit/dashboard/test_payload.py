@@ -69,3 +69,14 @@ def test_a_table_page_is_sorted_with_missing_values_last() -> None:
     assert [r["number"] for r in tail["rows"]] == [7, 9, 0, 2, 4]  # valued ascending, then those without a value
     assert table_page(rows(10), sort="nonsense")["sort"] == "number"
     assert table_page(rows(5), offset=4, limit=10_000)["limit"] == 1000 and len(table_page(rows(5), offset=4)["rows"]) == 1
+
+
+def test_a_compacted_curve_is_read_lazily_keeping_its_latest_attempt_then_the_stream_tail() -> None:
+    d = SweepData(status={"id": "s", "name": "page"}, spec=SPEC)
+    elements = [b'1-0|1|1|1|0.0|{"acc": 0.1}', b'2-0|1|2|2|0.0|{"loss": 1}', b'3-0|2|1|1|0.0|{"acc": 0.7}',
+                b'4-0|2|2|2|0.0|{"acc": 0.8, "loss": 0.5}']
+    d.add_curve(3, elements)
+    d.add_raw_report(3, 2, b'{"acc": 0.9}')  # the stream's tail, after the curve
+    d.add_raw_report(3, 1, b'{"acc": 0.0}')  # an older attempt: not on the curve
+    assert d.series.compacted and dict(d.series) == {3: [0.7, 0.8, 0.9]}
+    assert not d.series.compacted  # decoded once, on first read

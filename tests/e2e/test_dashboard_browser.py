@@ -102,7 +102,7 @@ def test_dashboard_shows_a_running_sweep_live_and_the_report_works_offline(clust
         wait_until(lambda: browser.find_element("css selector", "#trials th:nth-child(3)").text.startswith("score "),
                    10, "the sort mark")
     wait_until(lambda: browser.find_element("css selector", "#trials tbody td").text == str(top), 10, "the best first")
-    assert "trials 1–14 of 14" in browser.find_element("id", "trials-pager").text
+    assert "trials 1\u201314 of 14" in browser.find_element("id", "trials-pager").text  # an en dash
     dashboard.terminate()
 
     report = tmp_path / "report.html"

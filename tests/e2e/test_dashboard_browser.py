@@ -115,6 +115,8 @@ def test_dashboard_shows_a_running_sweep_live_and_the_report_works_offline(clust
     assert browser.execute_script("return window.__pwned") is None
     assert EVIL in browser.find_element("id", "name").text
     assert browser.find_elements("css selector", "#decisions tbody tr")
+    assert len(browser.find_elements("css selector", "#trials tbody tr")) == 14  # the embedded rows, paged locally
+    assert "of 14" in browser.find_element("id", "trials-pager").text
     browser.save_screenshot(str(ARTIFACTS / "report.png"))
 
 

@@ -11,11 +11,13 @@ point where the lease it could not renew would end; then the trial stops as lost
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,12 @@ from orchestrator.store.streams import LOST, Report, ReportWriter
 log = logging.getLogger("sweepq.worker")
 LOST_REASON = "lost"  # a trial that no longer owns its lease stops with this reason; its outcome is not recorded
 LEASE_MARGIN = 0.2  # a worker that could not renew stops its trial when this fraction of the lease is left
+
+# Redis with `appendfsync everysec` may lose writes it acknowledged shortly before it died (up to about 2 s when an
+# fsync lags). After any outage, an attempt re-sends the reports it delivered this long before the outage began;
+# each is idempotent by its sequence number, so one that survived changes nothing.
+REPLAY_SECONDS = 5.0
+RECENT_REPORTS = 256  # at most this many recent deliveries are kept for such a replay
 
 STEP_NAMES = ("step", "epoch", "iteration")  # a report's step comes from the first of these it carries
 
@@ -65,6 +73,8 @@ class Reporter:
     interrupted: bool = False  # the heartbeat interrupted the trial function (see interrupt())
     renewed_at: float = field(default_factory=time.monotonic)  # last time Redis confirmed the lease
     _seq: int = 0
+    _recent: deque[tuple[float, Report, dict[str, Any], int]] = field(default_factory=lambda: deque(maxlen=RECENT_REPORTS))
+    _outage_since: float | None = None  # monotonic time of the first failed call of an outage not yet replayed
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _writer: ReportWriter | None = None
     _outage: Outage | None = None
@@ -118,10 +128,16 @@ class Reporter:
         assert writer is not None and outage is not None
         if self.lost is not None:
             return LOST_REASON
+        def deliver() -> tuple[int, str | None]:
+            try:
+                self._replay_after_outage(writer)
+                return writer.append(report, fields, seq)
+            except TRANSIENT:
+                self.suspect_outage()
+                raise
+
         try:
-            code, stop = retry_redis(
-                lambda: writer.append(report, fields, seq), outage, self.lease_deadline, lambda: self.lost is not None
-            )
+            code, stop = retry_redis(deliver, outage, self.lease_deadline, lambda: self.lost is not None)
         except TRANSIENT as exc:
             self.lose(f"Redis unreachable until the lease ran out ({exc})")
             return LOST_REASON
@@ -129,7 +145,29 @@ class Reporter:
             self.lose("the trial was reaped or retried: this attempt no longer owns it")
             return LOST_REASON
         self.renewed_at = time.monotonic()
+        self._recent.append((self.renewed_at, report, dict(fields), seq))
         return stop
+
+    def suspect_outage(self) -> None:
+        """A call to Redis failed: reports acknowledged just before may be gone if Redis restarted."""
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+
+    def _replay_after_outage(self, writer: ReportWriter) -> None:
+        """Re-send, in order, the reports delivered shortly before the outage began (idempotent by seq)."""
+        since = self._outage_since
+        if since is None:
+            return
+        for delivered, report, fields, seq in list(self._recent):
+            if delivered >= since - REPLAY_SECONDS:
+                writer.append(report, fields, seq)
+        self._outage_since = None
+
+    def replay(self) -> None:
+        """After an outage that no later report noticed (e.g. the heartbeat did), re-send the recent reports now."""
+        with self._lock:
+            if self._outage_since is not None and self._writer is not None and self.lost is None:
+                self._replay_after_outage(self._writer)
 
     def heartbeat(self, ledger: Ledger, outage: Outage) -> str | None:
         """Renew the lease and read the stop flag; returns why the trial must stop (stop flag or lost lease)."""
@@ -140,6 +178,7 @@ class Reporter:
             reason = ledger.stop_reason(self.sweep_id, self.number)
         except TRANSIENT as exc:
             outage.failed(exc)
+            self.suspect_outage()
             if time.monotonic() >= self.lease_deadline:
                 self.lose(f"Redis unreachable until the lease ran out ({exc})")
                 return LOST_REASON
@@ -149,6 +188,9 @@ class Reporter:
             self.lose("lease lost: the trial was reaped or retried")
             return LOST_REASON
         self.renewed_at = time.monotonic()
+        if self._outage_since is not None:
+            with contextlib.suppress(*TRANSIENT):  # the next heartbeat or report tries again
+                self.replay()
         return reason
 
     def close(self) -> None:

@@ -212,13 +212,18 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
         with contextlib.suppress(*TRANSIENT):
             w.ledger.release(w.ledger.keys.lease(ctx.sweep_id, ctx.number), ctx.reporter.owner)
         return
-    try:  # through a short outage (up to a lease): the write is a compare-and-set on this attempt
-        done = retry_redis(
-            lambda: w.ledger.transition(
+    def write() -> bool:  # reports an outage may have taken are re-sent first (see reporting.REPLAY_SECONDS)
+        try:
+            ctx.reporter.replay()
+            return w.ledger.transition(
                 ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
-            ),
-            _outage, time.monotonic() + w.settings.lease_seconds,
-        )
+            )
+        except TRANSIENT:
+            ctx.reporter.suspect_outage()
+            raise
+
+    try:  # through a short outage (up to a lease): the write is a compare-and-set on this attempt
+        done = retry_redis(write, _outage, time.monotonic() + w.settings.lease_seconds)
     except TRANSIENT as exc:
         log.error("%s #%s attempt %s: outcome not recorded, Redis unreachable (%s)", ctx.sweep_id, ctx.number,
                   ctx.attempt, exc)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
 from tests.integration.conftest import ROOT, SWEEPQ, Cluster, wait_until
 
@@ -52,6 +53,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def text_of(driver: Any, selector: str) -> str:
+    """The element's text, or "" while the live view is re-rendering it (a stale or missing element)."""
+    try:
+        return str(driver.find_element("css selector", selector).text)
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
+
+
+def click_header(driver: Any, prefix: str) -> bool:
+    """Click the trials table's column header whose text starts with prefix; False if the table re-rendered."""
+    try:
+        next(th for th in driver.find_elements("css selector", "#trials th") if th.text.startswith(prefix)).click()
+    except (StaleElementReferenceException, StopIteration):
+        return False
+    return True
 
 
 def rendered_charts(driver: Any) -> list[str]:
@@ -97,11 +115,9 @@ def test_dashboard_shows_a_running_sweep_live_and_the_report_works_offline(clust
     # the table is paged and sorted by the dashboard: a click on the metric's column twice puts the highest first
     top = max((t for t in sweep.trials() if t["value"] is not None), key=lambda t: t["value"])["number"]
     for _ in range(2):
-        header = next(th for th in browser.find_elements("css selector", "#trials th") if th.text.startswith("score"))
-        header.click()
-        wait_until(lambda: browser.find_element("css selector", "#trials th:nth-child(3)").text.startswith("score "),
-                   10, "the sort mark")
-    wait_until(lambda: browser.find_element("css selector", "#trials tbody td").text == str(top), 10, "the best first")
+        wait_until(lambda: click_header(browser, "score"), 10, "a click on the metric's column")
+        wait_until(lambda: text_of(browser, "#trials th:nth-child(3)").startswith("score "), 10, "the sort mark")
+    wait_until(lambda: text_of(browser, "#trials tbody td") == str(top), 10, "the best first")
     assert "trials 1\u201314 of 14" in browser.find_element("id", "trials-pager").text  # an en dash
     dashboard.terminate()
 

@@ -185,3 +185,24 @@ def test_a_claim_whose_reply_was_lost_is_returned_to_its_owner_and_refused_to_ot
     again = ledger.claim(SWEEP, 0, 1, "host-a/1/task-1", 5.0, {"status": "running"})  # the retried claim
     assert again == ({"x": 1}, None)
     assert ledger.claim(SWEEP, 0, 1, "host-b/2/task-9", 5.0, {"status": "running"}) == -1  # a duplicate message
+
+
+def test_reports_redis_lost_in_a_restart_are_re_sent_once_the_outage_is_over(store: tuple[redis.Redis, Ledger]) -> None:
+    """AOF everysec may lose writes Redis acknowledged just before it died: the attempt re-sends its recent reports
+    after the outage (idempotent by sequence number), so none is missing and none lands twice."""
+    _, ledger = store
+    reporter = start(ledger, "host-a/1/task-1")
+    for step, score in ((1, 0.1), (2, 0.3), (3, 0.2)):
+        assert reporter.send({"score": score}, step) is None
+    # Redis comes back from its AOF without the last two reports: the state it had after the first one.
+    stream = ledger.keys.metrics(SWEEP)
+    for entry_id, _ in ledger.r.xrange(stream)[1:]:
+        ledger.r.xdel(stream, entry_id)
+    ledger.r.hset(ledger.keys.trial(SWEEP, 0), mapping={"report_seq": "[1,1]", "last": "0.1", "best": "0.1", "reports": "1"})
+    reporter.suspect_outage()  # what a failed call during the outage records
+    assert reporter.send({"score": 0.4}, 4) is None
+    assert [(r.step, r.seq) for r in read_reports(ledger.r, ledger.keys, SWEEP)] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    record = ledger.trial(SWEEP, 0) or {}
+    assert (record["best"], record["last"], record["reports"]) == (0.4, 0.4, 4)
+    assert reporter.send({"score": 0.5}, 5) is None  # no outage since: nothing is re-sent
+    assert len(read_reports(ledger.r, ledger.keys, SWEEP)) == 5

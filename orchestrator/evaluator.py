@@ -135,11 +135,9 @@ class Evaluator:
             if group is None or (group.get("lag") == 0 and not group["pending"]):
                 continue
             doc = self.ledger.sweep(sweep_id)
-            spec = SweepSpec.model_validate(doc["spec"]) if doc else None
-            if spec is None or spec.metric is None or spec.early_termination.policy == "none":
+            watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"])) if doc else None
+            if watch is None:
                 continue
-            watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name, spec.metric.goal))
-            self._warm(watch)
             self._catch_up(watch)
             self._drain(watch)
             log.info("applied the last reports of %s, which ended while no evaluator led", sweep_id)
@@ -156,15 +154,21 @@ class Evaluator:
             doc = self.ledger.sweep(sweep_id)
             if doc is None or doc.get("status") != "running":
                 continue
-            spec = SweepSpec.model_validate(doc["spec"])
-            if (spec.early_termination.policy == "none" and spec.population is None) or spec.metric is None:
+            watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"]))
+            if watch is None:
                 self.ignored.add(sweep_id)
                 continue
-            table = MetricTable(spec.metric.name, spec.metric.goal)
-            self.watches[sweep_id] = watch = Watch(sweep_id, spec, create_policy(spec), table)
-            watch.population = create_population(spec.population, spec.metric.goal)
-            self._warm(watch)
+            self.watches[sweep_id] = watch
             self._catch_up(watch)
+
+    def _watch(self, sweep_id: str, spec: SweepSpec) -> Watch | None:
+        """A warm-started table for a sweep the evaluator judges (a metric, and a policy or a population)."""
+        if spec.metric is None or (spec.early_termination.policy == "none" and spec.population is None):
+            return None
+        watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name, spec.metric.goal))
+        watch.population = create_population(spec.population, spec.metric.goal)
+        self._warm(watch)
+        return watch
 
     def _note_finished(self, watch: Watch) -> None:
         numbers = sorted(set(watch.table.curves) - watch.table.finished)
@@ -316,11 +320,11 @@ class Evaluator:
         victim, donor = records.get(exploit.trial), records.get(exploit.donor)
         if victim is None or donor is None or victim.get("status") != "running":
             return  # a member that already ended (at its last report) has no slot to hand over
-        after = population.explore(donor.get("params", {}), watch.spec.space.expressions, exploit)
+        explored = population.explore(donor.get("params", {}), watch.spec.space.expressions, exploit)
         doc = {
             "replaces": exploit.trial, "attempt": report.attempt, "interval": interval, "step": report.step,
             "parent": exploit.donor, "parent_reports": len(table.curves.get(exploit.donor, ())),
-            "params_before": victim.get("params"), "parent_params": donor.get("params"), "params_after": after,
+            "params_before": victim.get("params"), "parent_params": donor.get("params"), "params_after": explored,
             "donor_dir": donor.get("output_dir"), "value": exploit.value, "parent_value": exploit.donor_value,
             "reason": exploit.reason, "policy": population.name, "time": time.time(),
         }

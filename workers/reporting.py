@@ -63,7 +63,6 @@ class Reporter:
     metric: str | None  # None: the sweep has no metric (reports are recorded, nothing is ranked)
     goal: str
     extra: tuple[str, ...] = ()
-    maxlen: int = 100_000  # deprecated, ignored: the stream is trimmed only past what the evaluator compacted
     lease_s: float = 30.0
     owner: str = ""  # the lease owner this attempt claimed with
     history: list[float] = field(default_factory=list)
@@ -81,7 +80,7 @@ class Reporter:
 
     def __post_init__(self) -> None:
         self._writer = ReportWriter(
-            self.client, self.keys, self.sweep_id, maxlen=self.maxlen, lease_s=self.lease_s, owner=self.owner
+            self.client, self.keys, self.sweep_id, lease_s=self.lease_s, owner=self.owner
         )
         self._outage = Outage(log, f"trial {self.sweep_id} #{self.number}")
 

@@ -174,7 +174,7 @@ def _context(
     reporter = Reporter(
         w.client, w.ledger.keys, sweep, number, attempt,
         m.name if m else None, m.goal if m else "maximize", m.extra if m else (),
-        maxlen=s.stream_maxlen, lease_s=s.lease_seconds,
+        lease_s=s.lease_seconds,
     )
     output_dir.mkdir(parents=True, exist_ok=True)  # persistent: checkpoints, the log, ${args_json_file}
     return TrialContext(

@@ -75,14 +75,14 @@ class ReportWriter:
     Sending on a held connection skips redis-py's per-command machinery, which costs more CPU than the command
     itself. A connection that broke is replaced once at once (an idle connection the server dropped); a second
     failure is raised, and the caller rides out the outage (the write is idempotent by its sequence number).
-    `maxlen` is deprecated and ignored: the stream is trimmed only past what the evaluator compacted.
+    The stream has no cap: it is trimmed only past what the evaluator compacted.
     """
 
     def __init__(
-        self, client: redis.Redis, keys: Keys, sweep_id: str, *, maxlen: int = 0, lease_s: float, owner: str = ""
+        self, client: redis.Redis, keys: Keys, sweep_id: str, *, lease_s: float, owner: str = ""
     ) -> None:
         self.client, self.keys, self.sweep_id = client, keys, sweep_id
-        self.maxlen, self.lease_ms, self.owner = maxlen, int(lease_s * 1000), owner
+        self.lease_ms, self.owner = int(lease_s * 1000), owner
         self._conn: Any = None
 
     def _eval(self, keys: list[str], args: list[Any], fresh: bool = False) -> Any:
@@ -118,7 +118,7 @@ class ReportWriter:
             "values", dumps({k: metric_json(float(v)) for k, v in report.values.items()}), "t", repr(report.time),
             "seq", str(seq),
         ]
-        args: list[Any] = [self.maxlen, self.lease_ms, self.owner, dumps(report.attempt), seq, len(entry) // 2, *entry]
+        args: list[Any] = [0, self.lease_ms, self.owner, dumps(report.attempt), seq, len(entry) // 2, *entry]
         for k, v in encode_fields(trial_fields).items():
             args += [k, v]
         n, k = report.trial, self.keys

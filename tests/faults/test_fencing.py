@@ -93,7 +93,7 @@ def test_a_reaped_attempt_s_reports_and_outcome_change_nothing_once_its_retry_ru
 def test_a_report_re_sent_after_a_timeout_lands_once(store: tuple[redis.Redis, Ledger]) -> None:
     _, ledger = store
     start(ledger, "host-a/1/task-1")
-    writer = ReportWriter(ledger.r, ledger.keys, SWEEP, maxlen=1000, lease_s=5, owner="host-a/1/task-1")
+    writer = ReportWriter(ledger.r, ledger.keys, SWEEP, lease_s=5, owner="host-a/1/task-1")
     first = Report("", 0, 1, 1, {"score": 0.5}, time.time())
     assert writer.append(first, {"last": 0.5, "reports": 1}, seq=1) == (WRITTEN, None)
     assert writer.append(first, {"last": 0.5, "reports": 1}, seq=1) == (DUPLICATE, None)  # the re-send

@@ -179,7 +179,8 @@ def _scatter_columns(
     while len(columns) < count:
         columns.append(values)
         names.append(metric)
-    return [f"#{t['number']}" for t, _ in scored], names, columns, values, _shown(len(scored), total)
+    labels = [f"#{t['number']}" + (" (infeasible)" if t.get("feasible") is False else "") for t, _ in scored]
+    return labels, names, columns, values, _shown(len(scored), total)
 
 
 def scatter_2d(

@@ -104,13 +104,13 @@ class LiveSweep:
             return self._read_all()
         if trimmed_after(r, key, self.last_id):  # reports after the last read were compacted meanwhile
             for entry_id, f in entries_after(r, self.sweep.client.ledger.keys, self.sweep.id, self.last_id):
-                self.data.add_raw_report(int(f["trial"]), int(f.get("attempt", "1")), f["values"].encode())
+                self.data.add_raw_report(int(f["trial"]), int(f.get("attempt", "1")), f["values"].encode(), f.get("step"))
                 self.last_id, read = entry_id, True
         while True:
             batch = _xrange_raw(r, key, "(" + self.last_id, STREAM_BATCH)
             for _entry_id, fields in batch:
-                trial, attempt, values = _report_fields(fields)
-                self.data.add_raw_report(trial, attempt, values)
+                trial, attempt, step, values = _report_fields(fields)
+                self.data.add_raw_report(trial, attempt, values, step)
                 read = True
             if batch:
                 self.last_id = _text(batch[-1][0])
@@ -141,9 +141,9 @@ class LiveSweep:
                     compacted[n] = entry_key(last)
                     self.last_id = max(self.last_id, last, key=entry_key)
         for entry_id, fields in tail:
-            trial, attempt, values = _report_fields(fields)
+            trial, attempt, step, values = _report_fields(fields)
             if trial not in compacted or entry_key(_text(entry_id)) > compacted[trial]:
-                self.data.add_raw_report(trial, attempt, values)
+                self.data.add_raw_report(trial, attempt, values, step)
         if tail:
             self.last_id = max(self.last_id, _text(tail[-1][0]), key=entry_key)
         return bool(tail or compacted)
@@ -209,12 +209,13 @@ def _xrange_raw(r: redis.Redis, key: str, start: str, count: int) -> list[Any]:
     return reply or []
 
 
-def _report_fields(fields: list[bytes]) -> tuple[int, int, bytes]:
-    """trial, attempt and values (JSON) of a raw stream entry (field/value pairs as the report writer lays them out)."""
+def _report_fields(fields: list[bytes]) -> tuple[int, int, bytes | None, bytes]:
+    """trial, attempt, step (as written) and values (JSON) of a raw stream entry (field/value pairs as the report
+    writer lays them out)."""
     if len(fields) >= 8 and fields[0] == b"trial" and fields[2] == b"attempt" and fields[6] == b"values":
-        return int(fields[1]), int(fields[3]), fields[7]
+        return int(fields[1]), int(fields[3]), fields[5] if fields[4] == b"step" else None, fields[7]
     f = dict(zip(fields[::2], fields[1::2], strict=True))
-    return int(f[b"trial"]), int(f.get(b"attempt", b"1")), f[b"values"]
+    return int(f[b"trial"]), int(f.get(b"attempt", b"1")), f.get(b"step"), f[b"values"]
 
 
 def _text(value: Any) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.dashboard import downsample, figures
+from orchestrator.dashboard import downsample, figures, lineage
 from orchestrator.export import importances
 from orchestrator.ranking import RANKED, Ranking
 from orchestrator.spec import SweepSpec
@@ -25,7 +25,9 @@ CHARTS = ("metrics", "parallel", "scatter2d", "scatter3d", "importance")
 FINAL = ("completed", "stopped", "failed", "canceled")  # a trial in these states never changes again
 DECISIONS_SHOWN = 500  # the latest decisions the page lists (the API's decisions() has them all)
 IMPORTANCE_SAMPLE = 500  # fANOVA runs on at most this many finished trials, spread over the sweep
-ROW_KEYS = ("number", "status", "value", "best", "reports", "attempt", "started", "ended", "worker", "gpu", "error")
+ROW_KEYS = (
+    "number", "status", "value", "best", "reports", "attempt", "started", "ended", "worker", "gpu", "error", "feasible",
+)
 SORTABLE = (*ROW_KEYS, "seconds")
 
 
@@ -88,9 +90,12 @@ class SweepData:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     decision_count: int = 0
     series: Curves = field(init=False)
+    first_steps: dict[int, int] = field(default_factory=dict)  # population sweeps: each trial's first step (attempt 1)
+    last_steps: dict[int, int] = field(default_factory=dict)  # and the last step it reported (any attempt)
 
     def __post_init__(self) -> None:
         self.series = Curves(self.metric)
+        self.population = self.spec.population is not None  # only a population sweep's steps are kept (its lineage)
 
     @property
     def metric(self) -> str:
@@ -109,19 +114,35 @@ class SweepData:
         self.attempts[trial] = attempt
         return True
 
-    def add_report(self, trial: int, attempt: int, values: Mapping[str, Any]) -> None:
+    def add_step(self, trial: int, attempt: int, step: int) -> None:
+        """A report's step (population sweeps): where each member's segment of the lineage starts and ends."""
+        if attempt == 1 and step < self.first_steps.get(trial, step + 1):
+            self.first_steps[trial] = step
+        if step > self.last_steps.get(trial, step - 1):
+            self.last_steps[trial] = step
+
+    def add_report(self, trial: int, attempt: int, values: Mapping[str, Any], step: int | None = None) -> None:
         """A report, in stream order."""
+        if self.population and step is not None:
+            self.add_step(trial, attempt, step)
         value = values.get(self.metric)
         if isinstance(value, (int, float)) and self._attempt(trial, attempt):
             self.series.append(trial, float(value))
 
-    def add_raw_report(self, trial: int, attempt: int, values: bytes) -> None:
-        """A report with its values as the stream's JSON text, decoded only if its curve is drawn."""
+    def add_raw_report(self, trial: int, attempt: int, values: bytes, step: bytes | str | None = None) -> None:
+        """A report with its values as the stream's JSON text, decoded only if its curve is drawn (its step as the
+        stream holds it, read for population sweeps only)."""
+        if self.population and step is not None:
+            self.add_step(trial, attempt, int(step))
         if self.series.key in values and self._attempt(trial, attempt):
             self.series.append_raw(trial, values)
 
     def add_curve(self, trial: int, elements: list[bytes]) -> None:
         """A trial's compacted curve, read before any of its reports (the first read of a sweep)."""
+        if self.population:
+            for element in elements:  # id|attempt|seq|step|...
+                _, attempt_, _, step, _ = element.split(b"|", 4)
+                self.add_step(trial, int(attempt_), int(step))
         if elements:
             attempt = int(elements[-1].split(b"|", 2)[1])
             if self._attempt(trial, attempt):
@@ -136,6 +157,7 @@ def table_row(t: Mapping[str, Any], images: Sequence[str] = ()) -> dict[str, Any
     row = {k: t.get(k) for k in ROW_KEYS}
     row["params"] = t.get("params") or {}
     row["seconds"] = t["ended"] - t["started"] if t.get("ended") and t.get("started") else None
+    row["lineage"] = lineage.described(t.get("lineage"))
     row["images"] = list(images)
     return row
 
@@ -155,16 +177,26 @@ def weights(data: SweepData) -> dict[str, float]:
 
 def best_of(data: SweepData) -> dict[str, Any] | None:
     """The best finished trial, ranked as `Sweep.best_trial` ranks it; None without a metric. The scheduler keeps
-    it in the sweep's status (O(1)); it is ranked here only when the status lacks it."""
+    it in the sweep's status (O(1)); it is ranked here when the status lacks it, and always for a population sweep
+    (few trials, and ties are common there: a copy continues its donor's checkpoint; `best_trial` takes the first
+    by number where the status keeps the first to finish, and the page shows `best_trial`'s member's schedule)."""
     ranking = Ranking.of(data.spec.metric)
     if ranking is None:
         return None
-    known = data.status.get("best")
+    known = None if data.population else data.status.get("best")
     if isinstance(known, dict) and (row := data.rows.get(known.get("number", -1))) is not None:
         return {"number": row["number"], "value": ranking.score(row), "params": row["params"]}
     scored = [(v, t) for t in data.rows.values() if t["status"] in RANKED and (v := ranking.score(t)) is not None]
     best = ranking.pick(sorted(scored, key=lambda vt: int(vt[1]["number"])))
     return None if best is None else {"number": best["number"], "value": ranking.score(best), "params": best["params"]}
+
+
+def lineage_of(data: SweepData, best: Mapping[str, Any] | None, goal: str) -> dict[str, Any] | None:
+    """A population sweep's lineage section (bounded: see `lineage`); None for any other sweep."""
+    if not data.population:
+        return None
+    number = None if best is None else int(best["number"])
+    return lineage.view(data.rows, data.first_steps, data.last_steps, number, goal)
 
 
 def build(
@@ -181,15 +213,16 @@ def build(
     names = figures.param_names(trials)
     axes2 = list(axes2) or figures.default_axes(trials, 2, preferred, names)
     axes3 = list(axes3) or figures.default_axes(trials, 3, preferred, names)
-    metric, sampled = data.metric, figures.sample(trials, goal)
+    metric, sampled, best = data.metric, figures.sample(trials, goal), best_of(data)
     return {
         "status": data.status, "elapsed": elapsed(data.status), "metric": metric, "goal": goal,
         "has_metric": ranking is not None, "policy": data.spec.early_termination.policy,
+        "constrained": bool(ranking and ranking.constraints), "population": data.population,
         "params": names, "axes2": axes2, "axes3": axes3,
         "trial_count": len(trials),
         **({"trials": [table_row(t, t.get("images") or ()) for t in trials]} if with_rows else {}),
         "decisions": data.decisions, "decision_count": data.decision_count,
-        "best": best_of(data),
+        "best": best, "lineage": lineage_of(data, best, goal),
         "charts": {
             "metrics": figures.curves_chart(data.series, trials, metric, goal),
             "parallel": figures.parallel_coordinates(trials, metric, goal, sampled, names),
@@ -230,7 +263,7 @@ def load(sweep: Sweep) -> SweepData:
         rows = sweep.rows(records)
         data.set_rows(row | {"images": images_of(rec) if workdirs else []} for row, rec in zip(rows, records, strict=True))
     for r in sweep.metrics():
-        data.add_report(r["trial"], r["attempt"], r["values"] or {})
+        data.add_report(r["trial"], r["attempt"], r["values"] or {}, r["step"])
     data.set_decisions(sweep.decisions())
     return data
 

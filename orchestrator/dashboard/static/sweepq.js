@@ -42,7 +42,8 @@
     document.getElementById("summary").textContent =
       `${s.status}${s.reason ? " — " + s.reason : ""} · ${p.has_metric ? `${p.metric} (${p.goal})` : "no metric"}` +
       ` · policy ${p.policy}`;
-    const best = !p.has_metric ? "no metric" : s.best ? `${fmt(s.best.value)} (#${s.best.number})` : "—";
+    const known = p.population ? p.best : s.best;  // a population's best is ranked as best_trial() ranks it
+    const best = !p.has_metric ? "no metric" : known ? `${fmt(known.value)} (#${known.number})` : "—";
     document.getElementById("progress").textContent =
       `${done(counts)} / ${s.total || "?"} trials done · running ${counts.running || 0} · queued ${counts.queued || 0}` +
       ` · stopped ${counts.stopped || 0} · failed ${counts.failed || 0} · best ${best} · elapsed ${duration(p.elapsed)}`;
@@ -60,6 +61,7 @@
     opts.version = p.version;
     renderHeader(p);
     renderBest(p);
+    renderLineage(p);
     for (const key of CHARTS) {
       const fig = p.charts[key];
       Plotly.react(document.getElementById("chart-" + key), fig.data, fig.layout, config);
@@ -111,11 +113,35 @@
     box.replaceChildren(el("p", `#${p.best.number}: ${p.metric} = ${fmt(p.best.value)}`), pre, button);
   }
 
+  // A population sweep's lineage (the tree of the best members' ancestry) and the best member's parameter schedule.
+  function renderLineage(p) {
+    const box = document.getElementById("lineage-section"), lin = p.lineage;
+    if (!box) return;
+    box.hidden = !lin;
+    if (!lin) return;
+    Plotly.react(document.getElementById("chart-lineage"), lin.tree.data, lin.tree.layout, config);
+    Plotly.react(document.getElementById("chart-schedule"), lin.schedule_chart.data, lin.schedule_chart.layout, config);
+    const steps = lin.schedule.slice(-12).map((e) => `#${e.trial} from step ${e.from_step === null ? "?" : e.from_step}`);
+    const cut = lin.schedule_length > steps.length ? "… → " : "";
+    document.getElementById("lineage-note").textContent = lin.best === null ? "no finished member yet" :
+      `best member #${lin.best}, ${lin.schedule_length} segments: ${cut}${steps.join(" → ")}`;
+  }
+
+  function lineageCells(p, t) {  // the feasible and lineage columns, where the sweep has them
+    const cells = [];
+    if (p.constrained) {
+      cells.push(t.feasible === false ? ["infeasible", "status-failed"] : [t.feasible === true ? "yes" : ""]);
+    }
+    if (p.population) cells.push([t.lineage || ""]);
+    return cells;
+  }
+
   function renderTrials(p, page, opts) {
     const table = document.getElementById("trials"), q = opts.table;
     const head = el("tr");
     const images = location.protocol.startsWith("http") && page.rows.some((t) => (t.images || []).length);
     const columns = [["#", "number"], ["status", "status"], [p.metric, "value"], ["best", "best"],
+      ...(p.constrained ? [["feasible", "feasible"]] : []), ...(p.population ? [["lineage", null]] : []),
       ...p.params.map((n) => [n, null]), ["reports", "reports"], ["seconds", "seconds"], ["worker", "worker"],
       ["error", null], ...(images ? [["images", null]] : [])];
     columns.forEach(([label, key]) => {
@@ -130,7 +156,7 @@
     });
     table.tHead.replaceChildren(head);
     fillBody(table, page.rows.map((t) => [
-      [t.number], [t.status, "status-" + t.status], [fmt(t.value)], [fmt(t.best)],
+      [t.number], [t.status, "status-" + t.status], [fmt(t.value)], [fmt(t.best)], ...lineageCells(p, t),
       ...p.params.map((n) => [fmt(t.params[n])]),
       [t.reports], [t.seconds === null ? "" : t.seconds.toFixed(1)], [t.worker], [(t.error || "").split("\n").pop()],
       ...(images ? [[trialImages(p, t)]] : []),

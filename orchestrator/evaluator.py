@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -30,6 +31,7 @@ from orchestrator.spec import SweepSpec
 from orchestrator.store.codec import dumps
 from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
+from orchestrator.store.leadership import SweepLeadership
 from orchestrator.store.ledger import Ledger, text
 from orchestrator.store.streams import Report, adopt, after, commit, curve_entries, decode_entry, merged, read_reports
 
@@ -55,6 +57,8 @@ class Watch:
     earlier_stops: set[tuple[int, int, int]] = field(default_factory=set)  # (trial, attempt, interval), on catch-up
     population: PopulationPolicy | None = None  # a population sweep's policy (PBT), applied beside `policy`
     continues: int = 0  # continue decisions of the batch being applied, counted when it is committed
+    decided: dict[str, str] = field(default_factory=dict)  # the batch's kept decisions, written when committed
+    stopping: list[tuple[int, int]] = field(default_factory=list)  # the batch's (trial, attempt) to stop
 
 
 class Evaluator:
@@ -68,9 +72,11 @@ class Evaluator:
         self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self.watches: dict[str, Watch] = {}
         self.ignored: set[str] = set()  # running sweeps without a policy: nothing to evaluate
-        self.leading = False
-        self._renewed = 0.0
+        self.lead = SweepLeadership(self.client, self.keys, "evaluator", self.owner, settings.scheduler_lock_seconds)
+        self._renewed = -math.inf
         self._refreshed = 0.0
+        self._started = False
+        self._others: set[str] = set()  # sweeps another evaluator led at the last lease tick
 
     def run(self, stop: threading.Event | None = None) -> None:
         import optuna
@@ -83,7 +89,10 @@ class Evaluator:
                 try:
                     idle = self._cycle()
                 except OUTAGE_ERRORS as exc:  # Redis away: wait it out, then rebuild every table from its stream
-                    self.leading = False
+                    self._renewed = -math.inf
+                    self.lead.forget()
+                    self.watches.clear()
+                    self.ignored.clear()
                     stop.wait(outage.failed(exc))
                     continue
                 outage.recovered()
@@ -91,12 +100,13 @@ class Evaluator:
                     stop.wait(self.settings.scheduler_poll_seconds)
         finally:
             with contextlib.suppress(*OUTAGE_ERRORS):
-                self.ledger.release(self.keys.evaluator_lock, self.owner)
+                self.lead.release_all()
 
     def _cycle(self) -> bool:
-        """One round: lead, discover sweeps, read and apply new entries; True when there was nothing to do."""
-        if not self._lead():
-            return True
+        """One round: keep the sweep leases, watch new sweeps, read and apply new entries; True when idle."""
+        if not self._started:
+            self._started = True
+            self._queue_ended()
         self.discover()
         if time.monotonic() - self._refreshed >= REFRESH_SECONDS:
             self._refreshed = time.monotonic()
@@ -107,24 +117,9 @@ class Evaluator:
         self.poll(block_ms=int(self.settings.scheduler_poll_seconds * 1000))
         return False
 
-    def _lead(self) -> bool:
-        now = time.monotonic()
-        if self.leading and now - self._renewed < self.settings.scheduler_lock_seconds / 3:
-            return True
-        held = self.ledger.hold(self.keys.evaluator_lock, self.owner, self.settings.scheduler_lock_seconds)
-        self._renewed = now
-        if held and not self.leading:
-            log.info("evaluator %s leads", self.owner)
-            self.watches.clear()
-            self.ignored.clear()
-            self._refreshed = 0.0
-            self._drain_ended()
-        self.leading = held
-        return held
-
-    def _drain_ended(self) -> None:
-        """On taking the lead: apply what is left in the streams of sweeps that ended while no evaluator led (one
-        killed just before a sweep's end), so every report still gets its decision. Once per takeover."""
+    def _queue_ended(self) -> None:
+        """Once per process: ended sweeps with reports no evaluator applied (left by a version without the draining
+        set) are queued for draining, so every report still gets its decision."""
         active = {text(s) for s in self.client.smembers(self.keys.active)}
         ended = [s for s in self.ledger.sweep_ids() if s not in active]
         pipe = self.client.pipeline(transaction=False)
@@ -132,25 +127,28 @@ class Evaluator:
             pipe.xinfo_groups(self.keys.metrics(sweep_id))
         for sweep_id, groups in zip(ended, pipe.execute(raise_on_error=False), strict=True):
             group = next((g for g in groups if text(g["name"]) == GROUP), None) if isinstance(groups, list) else None
-            if group is None or (group.get("lag") == 0 and not group["pending"]):
-                continue
-            doc = self.ledger.sweep(sweep_id)
-            watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"])) if doc else None
-            if watch is None:
-                continue
-            self._catch_up(watch)
-            self._drain(watch)
-            log.info("applied the last reports of %s, which ended while no evaluator led", sweep_id)
+            if group is not None and (group.get("lag") != 0 or group["pending"]):
+                self.client.sadd(self.keys.draining, sweep_id)
 
     # -- sweeps ---------------------------------------------------------------------------------------------
     def discover(self) -> None:
-        """Start watching newly running sweeps with a policy (checked every loop, so a short sweep is not missed);
-        an ended sweep's last entries are applied before it is let go."""
-        active = {text(s) for s in self.client.smembers(self.keys.active)}
-        for sweep_id in set(self.watches) - active:
-            self._drain(self.watches.pop(sweep_id))
-        self.ignored &= active
-        for sweep_id in active - set(self.watches) - self.ignored:
+        """Keep this evaluator's share of the sweep leases (once a second, or at once when a sweep is new), watch
+        the running sweeps it leads, and drain the ended ones (their last reports applied before they are let go)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.smembers(self.keys.active)
+        pipe.smembers(self.keys.draining)
+        active, draining = ({text(s) for s in group} for group in pipe.execute())
+        now = time.monotonic()
+        if now - self._renewed >= REFRESH_SECONDS or (active | draining) - self.lead.held - self._others:
+            self._renewed = now
+            _, lost = self.lead.tick(active | draining)
+            self._others = (active | draining) - self.lead.held
+            for sweep_id in lost:
+                self.watches.pop(sweep_id, None)
+        for sweep_id in self.lead.held - active:
+            self._finish(sweep_id, sweep_id in draining)
+        self.ignored &= self.lead.held
+        for sweep_id in sorted(self.lead.held - set(self.watches) - self.ignored):
             doc = self.ledger.sweep(sweep_id)
             if doc is None or doc.get("status") != "running":
                 continue
@@ -160,6 +158,21 @@ class Evaluator:
                 continue
             self.watches[sweep_id] = watch
             self._catch_up(watch)
+
+    def _finish(self, sweep_id: str, draining: bool) -> None:
+        """An ended sweep this evaluator leads: apply what is left of its stream, then let it go."""
+        watch = self.watches.pop(sweep_id, None)
+        self.ignored.discard(sweep_id)
+        if draining:
+            doc = self.ledger.sweep(sweep_id)
+            if watch is None and doc is not None:
+                watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"]))
+                if watch is not None:
+                    self._catch_up(watch)
+            if watch is not None:
+                self._drain(watch)
+            self.client.srem(self.keys.draining, sweep_id)
+        self.lead.release(sweep_id)
 
     def _watch(self, sweep_id: str, spec: SweepSpec) -> Watch | None:
         """A warm-started table for a sweep the evaluator judges (a metric, and a policy or a population)."""
@@ -171,7 +184,7 @@ class Evaluator:
         return watch
 
     def _note_finished(self, watch: Watch) -> None:
-        numbers = sorted(set(watch.table.curves) - watch.table.finished)
+        numbers = sorted(watch.table.unfinished)  # about the trials in flight, not every trial of the sweep
         if not numbers:
             return
         pipe = self.client.pipeline(transaction=False)
@@ -251,11 +264,19 @@ class Evaluator:
             self._commit(watch, entries, trim_to=after(text(entries[-1][0])))
 
     def _commit(self, watch: Watch, entries: Any, trim_to: str) -> None:
-        """Acknowledge applied entries, compact them into their curves, count the batch's continue decisions and
-        trim the stream below them: one round trip per batch (see streams.commit)."""
+        """Write the batch's decisions and stops, then acknowledge its entries, compact them into their curves,
+        count its continue decisions and trim the stream below them: one round trip per batch (streams.commit)."""
+        decided, stopping = watch.decided, watch.stopping
+
+        def writes(pipe: Any) -> None:
+            for field_name, doc in decided.items():
+                pipe.hsetnx(self.keys.decisions(watch.sweep_id), field_name, doc)
+            for number, attempt in stopping:
+                self.ledger.queue_stop(pipe, watch.sweep_id, number, attempt)
+
         commit(self.client, self.keys, watch.sweep_id, GROUP, entries, trim_to=trim_to, continues=watch.continues,
-               tail_s=self.settings.stream_tail_seconds)
-        watch.continues = 0
+               tail_s=self.settings.stream_tail_seconds, writes=writes if decided or stopping else None)
+        watch.continues, watch.decided, watch.stopping = 0, {}, []
 
     def _apply(self, watch: Watch, entries: Any, evaluate_only: set[str] | None) -> None:
         """Add entries to the table; evaluate each new interval (all, or only the ids in `evaluate_only`)."""
@@ -281,37 +302,37 @@ class Evaluator:
 
     def _decide(self, watch: Watch, report: Report, interval: int) -> None:
         decision = decide(watch.policy, watch.table.index, report.trial, interval)  # O(log trials): read from the index
-        self._record(watch, report.attempt, decision)
+        self._record(watch, report.attempt, decision, reported=entry_id(report.entry_id)[0] / 1000)
         if decision.stop:
             watch.table.stop(report.trial, interval)
-            self._stop(watch.sweep_id, report.trial, report.attempt)
+            self._stop(watch, report.trial, report.attempt)
 
-    def _record(self, watch: Watch, attempt: int, d: Decision) -> None:
-        """Keep a stop decision with its numbers; a continue one is only counted, unless keep_continue_decisions."""
+    def _record(self, watch: Watch, attempt: int, d: Decision, reported: float | None = None) -> None:
+        """Keep a stop decision with its numbers; a continue one is only counted, unless keep_continue_decisions.
+        `reported` is when the deciding report reached Redis (its stream id), so a decision's lag can be read."""
         if not d.stop and not self.settings.keep_continue_decisions:
             watch.continues += 1
             return
         doc = {
             "trial": d.trial, "attempt": attempt, "interval": d.interval, "stop": d.stop, "value": d.value,
             "threshold": d.threshold, "reason": d.reason, "policy": watch.policy.name, "time": time.time(),
+            "reported": reported,
         }
-        self.client.hsetnx(self.keys.decisions(watch.sweep_id), f"{d.trial}:{attempt}:{d.interval}", dumps(doc))
+        watch.decided[f"{d.trial}:{attempt}:{d.interval}"] = dumps(doc)
 
-    def _stop(self, sweep_id: str, number: int, attempt: int) -> None:
-        """Ask a running trial to stop (its next report or heartbeat sees the flag); the scheduler revokes later."""
-        fields = {"stop_reason": "stopped", "stop_requested_at": time.time()}
-        if self.ledger.transition(sweep_id, number, ["running", "queued"], fields, attempt=attempt):
-            self.ledger.request_stop(sweep_id, [number], "stopped")
-            log.info("stopping %s #%s", sweep_id, number)
+    def _stop(self, watch: Watch, number: int, attempt: int) -> None:
+        """Ask a running trial to stop (its next report or heartbeat sees the flag; the scheduler revokes later),
+        with the batch's commit (see _commit)."""
+        watch.stopping.append((number, attempt))
+        log.info("stopping %s #%s", watch.sweep_id, number)
 
     # -- population ---------------------------------------------------------------------------------------------
     def _exploit(self, watch: Watch, population: PopulationPolicy, report: Report, interval: int) -> None:
         """Population sweeps: if the reporting member is among the worst, record an exploit (the donor's explored
         parameters and output directory, for the scheduler to start a member from) and stop the member."""
         table = watch.table
-        latest = {
-            t: c[-1] for t, c in table.curves.items()
-            if c and t >= 0 and t not in table.stopped_at and t not in table.finished
+        latest = {  # the members still running: O(population), not every member the sweep ever had
+            t: table.curves[t][-1] for t in table.unfinished if table.curves.get(t) and t >= 0 and t not in table.stopped_at
         }
         exploit = population.decide(report.trial, interval, latest)
         if exploit is None:
@@ -332,4 +353,4 @@ class Evaluator:
         decision = Decision(exploit.trial, interval, True, exploit.value, exploit.donor_value, exploit.reason)
         self._record(watch, report.attempt, decision)
         table.stop(exploit.trial, interval)
-        self._stop(watch.sweep_id, exploit.trial, report.attempt)
+        self._stop(watch, exploit.trial, report.attempt)

@@ -12,6 +12,7 @@ decision does not rebuild the table (`orchestrator.policies.incremental.decide(p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class MetricTable:
     attempts: dict[int, int] = field(default_factory=dict)
     stopped_at: dict[int, int] = field(default_factory=dict)
     _finished: set[int] = field(default_factory=set)
+    _open: set[int] = field(default_factory=set)  # trials with a curve whose current attempt has not ended
     index: CurveIndex = field(init=False)
 
     def __post_init__(self) -> None:
@@ -41,6 +43,12 @@ class MetricTable:
         """Trials whose current attempt ended (read-only: mark them with `finish`, which updates the index)."""
         return frozenset(self._finished)
 
+    @property
+    def unfinished(self) -> AbstractSet[int]:
+        """Trials with a curve whose current attempt has not ended: about the trials in flight, however many
+        trials the sweep has had (what the evaluator checks for ended runs)."""
+        return frozenset(self._open)
+
     def add(self, trial: int, attempt: int, values: Mapping[str, Any]) -> int | None:
         """Take one report; returns the interval it completes, or None if it adds nothing to the curve."""
         value = metric_float(values.get(self.metric))
@@ -54,6 +62,7 @@ class MetricTable:
             self.index.reset(trial)
             self.stopped_at.pop(trial, None)
             self._finished.discard(trial)
+            self._open.add(trial)
         if trial in self.stopped_at:
             return None
         return self.index.append(trial, value)
@@ -68,6 +77,7 @@ class MetricTable:
         """These trials' current attempts ended (a finished run: exclude_finished_jobs leaves it out)."""
         for trial in trials:
             self._finished.add(trial)
+            self._open.discard(trial)
             self.index.end(trial)
 
     def view(self) -> dict[int, Curve]:

@@ -1,8 +1,9 @@
 """The scheduler process: read the ledger, decide with orchestrator.scheduling, apply the commands.
 
-One scheduler leads at a time (a lock with a TTL); a restarted or standby one takes over by reloading every
-unfinished sweep from Redis, so no trial is lost or started twice (trial numbers are allocated in the ledger
-before a task is sent, and a re-sent task for a trial that already runs is dropped by the worker's lease).
+Each sweep is led by one scheduler holding a lease on it (orchestrator.store.leadership), so several schedulers
+share an installation's sweeps; a restarted one, or another one when a scheduler dies, takes a sweep over by
+reloading it from Redis, so no trial is lost or started twice (trial numbers are allocated in the ledger before a
+task is sent, and a re-sent task for a trial that already runs is dropped by the worker's lease).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import shutil
 import socket
@@ -42,6 +44,7 @@ from orchestrator.settings import Settings
 from orchestrator.spec import PythonTrial
 from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
+from orchestrator.store.leadership import SweepLeadership
 from orchestrator.store.ledger import Ledger, text
 from workers.app import TRIAL_TASK, create_app
 
@@ -63,8 +66,9 @@ class Scheduler:
         self._app = app
         self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self.sweeps: dict[str, SweepRuntime] = {}
-        self.leading = False
-        self._renewed = 0.0
+        self.lead = SweepLeadership(self.client, self.ledger.keys, "scheduler", self.owner,
+                                    settings.scheduler_lock_seconds)
+        self._renewed = -math.inf
         self._last_full = 0.0
         self._reap_after = 0.0  # after an outage, no lease is reaped before workers could renew theirs
 
@@ -76,27 +80,25 @@ class Scheduler:
 
     # -- loop ---------------------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> None:
-        """Lead and step sweeps until `stop`; a Redis outage is waited out (logged once), then every sweep is
+        """Lead sweeps and step them until `stop`; a Redis outage is waited out (logged once), then every sweep is
         reloaded as a restarted scheduler would, and no lease is reaped until workers had a lease to renew."""
         stop = stop or threading.Event()
         outage = Outage(log, "scheduler")
         try:
             while not stop.is_set():
                 try:
-                    leading = self._lead()
+                    self._lead()
                     if outage.recovered():
                         self._reap_after = time.monotonic() + self.settings.lease_seconds
-                    if leading:
-                        self._cycle()
+                    self._cycle()
                 except OUTAGE_ERRORS as exc:
-                    self.leading = False
+                    self._renewed = -math.inf
+                    self.lead.forget()
+                    self.sweeps.clear()
                     stop.wait(outage.failed(exc))
-                    continue
-                if not leading:
-                    stop.wait(self.settings.scheduler_poll_seconds)
         finally:
             with contextlib.suppress(*OUTAGE_ERRORS):
-                self.ledger.release(self.ledger.keys.scheduler_lock, self.owner)
+                self.lead.release_all()
 
     def _cycle(self) -> None:
         changed = self._drain_inbox()
@@ -112,60 +114,75 @@ class Scheduler:
             return dict.fromkeys(running, True)
         return self.ledger.lease_holders(sweep_id, running)
 
-    def _lead(self) -> bool:
-        """Hold the leader lock (renewed a few times per TTL); on gaining it, reload every unfinished sweep."""
+    def _lead(self) -> None:
+        """Once a second: renew this scheduler's sweep leases and take its share of the free ones (loading each
+        sweep gained, dropping each lost), so a dead scheduler's sweeps move here within its lease time."""
         now = time.monotonic()
-        if self.leading and now - self._renewed < self.settings.scheduler_lock_seconds / 3:
-            return True
-        held = self.ledger.hold(self.ledger.keys.scheduler_lock, self.owner, self.settings.scheduler_lock_seconds)
+        if now - self._renewed < FULL_TICK_SECONDS:
+            return
         self._renewed = now
-        if held and not self.leading:
-            log.info("scheduler %s leads; loading unfinished sweeps", self.owner)
-            self.sweeps.clear()
-            for sweep_id in self.ledger.sweep_ids():
-                self._load(sweep_id)
-        self.leading = held
-        return held
+        active = [text(s) for s in self.client.smembers(self.ledger.keys.active)]
+        gained, lost = self.lead.tick(active)
+        for sweep_id in lost:
+            if self.sweeps.pop(sweep_id, None) is not None:
+                log.info("scheduler %s no longer leads sweep %s", self.owner, sweep_id)
+        for sweep_id in sorted(gained):
+            log.info("scheduler %s leads sweep %s", self.owner, sweep_id)
+            self._load(sweep_id)
 
     def _drain_inbox(self) -> dict[str, set[int]]:
-        """Take inbox messages (waiting briefly if none); returns the trials to re-read per sweep.
-
-        A trial message that carries the trial's new fields is applied directly, without reading the trial back.
-        """
-        inbox = self.ledger.keys.inbox
-        messages: Any = self.client.lpop(inbox, 10_000)
+        """Take new-sweep announcements and the led sweeps' inbox messages (waiting briefly if there are none);
+        returns the trials to re-read per sweep."""
+        keys = [self.ledger.keys.inbox, *(self.ledger.keys.sweep_inbox(s) for s in self.sweeps)]
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.lpop(key, 10_000)
+        messages: list[Any] = [m for batch in pipe.execute() for m in batch or ()]
         if not messages:
-            first = self.client.blpop([inbox], timeout=self.settings.scheduler_poll_seconds)
+            first = self.client.blpop(keys, timeout=self.settings.scheduler_poll_seconds)
             if first is None:
                 return {}
-            messages = [first[1], *(self.client.lpop(inbox, 10_000) or [])]
+            messages = [first[1], *(self.client.lpop(text(first[0]), 10_000) or [])]
         changed: dict[str, set[int]] = defaultdict(set)
         for raw in messages:
-            kind, _, body = text(raw).partition(" ")
-            if kind == "sweep":
-                self._load(body)
-                changed.setdefault(body, set())
-            elif kind == "trial":
-                sweep_id, number, payload = [*body.split(" ", 2), ""][:3]
-                rt = self.sweeps.get(sweep_id)
-                if payload and rt is not None and int(number) in rt.trials:
-                    rt.update({**rt.trials[int(number)], **json.loads(payload)})
-                    changed.setdefault(sweep_id, set())
-                else:
-                    changed[sweep_id].add(int(number))
-            elif kind == "exploit":  # a population exploit: the next step starts its member
-                sweep_id, _, key = body.partition(" ")
-                if sweep_id in self.sweeps:
-                    self.sweeps[sweep_id].pend(self.ledger.exploits(sweep_id, [key]))
-                    changed.setdefault(sweep_id, set())
+            self._message(text(raw), changed)
         return changed
+
+    def _message(self, message: str, changed: dict[str, set[int]]) -> None:
+        """Apply one inbox message. A message for a sweep led elsewhere (one left in the shared inbox by an older
+        version) is forwarded to that sweep's inbox; a new sweep is claimed if it is within this one's share."""
+        kind, _, body = message.partition(" ")
+        sweep_id = body.split(" ", 1)[0]
+        if kind == "sweep":
+            if sweep_id not in self.sweeps:
+                self.client.sadd(self.ledger.keys.active, sweep_id)  # announced by an older version: share it out
+            if sweep_id in self.sweeps or self.lead.claim(sweep_id):
+                if sweep_id not in self.sweeps:
+                    log.info("scheduler %s leads sweep %s", self.owner, sweep_id)
+                self._load(sweep_id)
+                changed.setdefault(sweep_id, set())
+            return
+        rt = self.sweeps.get(sweep_id)
+        if rt is None:
+            self.client.rpush(self.ledger.keys.sweep_inbox(sweep_id), message)
+        elif kind == "trial":
+            _, number, payload = [*body.split(" ", 2), ""][:3]
+            if payload and int(number) in rt.trials:
+                rt.update({**rt.trials[int(number)], **json.loads(payload)})
+                changed.setdefault(sweep_id, set())
+            else:
+                changed[sweep_id].add(int(number))
+        elif kind == "exploit":  # a population exploit: the next step starts its member
+            rt.pend(self.ledger.exploits(sweep_id, [body.partition(" ")[2]]))
+            changed.setdefault(sweep_id, set())
 
     def _load(self, sweep_id: str) -> None:
         """(Re)load a sweep from the ledger if it is unfinished; re-send tasks never confirmed as sent."""
         doc = self.ledger.sweep(sweep_id)
         if doc is None or doc.get("status") not in ACTIVE:
             self.sweeps.pop(sweep_id, None)
-            self.client.srem(self.ledger.keys.active, sweep_id)
+            self.ledger.end_active(sweep_id)
+            self.lead.release(sweep_id)
             return
         if sweep_id in self.sweeps:
             self.sweeps[sweep_id].doc = doc
@@ -177,6 +194,8 @@ class Scheduler:
         except Exception as exc:  # a spec this version cannot read must not stop the other sweeps
             log.exception("cannot load sweep %s", sweep_id)
             self.ledger.update_sweep(sweep_id, {"status": "failed", "reason": f"cannot load: {exc}", "ended": time.time()})
+            self.ledger.end_active(sweep_id)
+            self.lead.release(sweep_id)
             return
         if rt.spec.population is not None:
             rt.pend(self.ledger.exploits(sweep_id))
@@ -184,7 +203,6 @@ class Scheduler:
             rt.doc.update(status="running", started=time.time())
             self.ledger.update_sweep(sweep_id, {"status": "running", "started": rt.doc["started"]})
         self.sweeps[sweep_id] = rt
-        self.client.sadd(self.ledger.keys.active, sweep_id)
         # A previous scheduler may have died between storing a trial and sending its task: send every queued
         # trial again. A duplicate message is harmless, the worker drops it (the trial is no longer queued).
         self._dispatch(rt, [r for r in records if r.get("status") == "queued"])
@@ -354,7 +372,8 @@ class Scheduler:
         self.ledger.update_sweep(rt.sweep_id, {"status": c.status, "reason": c.reason, "ended": time.time()})
         rt.doc["status"] = c.status
         self._publish_counts(rt)
-        self.client.srem(self.ledger.keys.active, rt.sweep_id)
+        self.ledger.end_active(rt.sweep_id)
+        self.lead.release(rt.sweep_id)
         self.sweeps.pop(rt.sweep_id, None)
 
     def _publish_counts(self, rt: SweepRuntime) -> None:

@@ -21,22 +21,30 @@ class Keys:
 
     @property
     def inbox(self) -> str:
-        """List the scheduler blocks on: sweep submissions, cancels and trial state changes."""
+        """List of new-sweep announcements, which any scheduler may take (trial and control messages go to each
+        sweep's own inbox; messages of older versions found here are forwarded there)."""
         return f"{self.prefix}:scheduler:inbox"
 
-    @property
-    def scheduler_lock(self) -> str:
-        """Single-leader lock so two scheduler processes never both drive the same sweeps."""
-        return f"{self.prefix}:scheduler:lock"
+    def sweep_inbox(self, sweep_id: str) -> str:
+        """List the sweep's leading scheduler blocks on: trial state changes, exploits, pause/stop/resume."""
+        return f"{self.prefix}:sweep:{sweep_id}:inbox"
+
+    def sweep_lead(self, sweep_id: str, role: str) -> str:
+        """String with a TTL: which scheduler (or evaluator, by `role`) leads the sweep."""
+        return f"{self.prefix}:sweep:{sweep_id}:lead:{role}"
+
+    def members(self, role: str) -> str:
+        """Sorted set of the live processes of a role, scored by when their registration runs out (ms)."""
+        return f"{self.prefix}:{role}:members"
 
     @property
-    def evaluator_lock(self) -> str:
-        """Single-leader lock of the policy evaluator (a second one waits as a standby)."""
-        return f"{self.prefix}:evaluator:lock"
+    def draining(self) -> str:
+        """Set of ended sweeps whose last reports an evaluator has still to apply."""
+        return f"{self.prefix}:sweeps:draining"
 
     @property
     def active(self) -> str:
-        """Set of the sweeps the scheduler is running (what the evaluator watches)."""
+        """Set of the unfinished sweeps (pending or running): what schedulers and evaluators share out."""
         return f"{self.prefix}:sweeps:active"
 
     def sweep(self, sweep_id: str) -> str:

@@ -35,8 +35,9 @@ for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return claimed()
 """
 
-# KEYS: trial, lease, inbox. ARGV: n statuses, the statuses (JSON), attempt (JSON or ''), flags, inbox event,
-# then field/value pairs. flags: 'L' = only if no lease exists, 'D' = delete the lease.
+# KEYS: trial, lease, sweep inbox[, stop flag]. ARGV: n statuses, the statuses (JSON), attempt (JSON or ''), flags,
+# inbox event, then field/value pairs. flags: 'L' = only if no lease exists, 'D' = delete the lease, 'S' = raise the
+# trial's stop flag (KEYS[4], reason 'stopped', kept a day) in the same step.
 _CAS = """
 local status = redis.call('HGET', KEYS[1], 'status')
 local n = tonumber(ARGV[1])
@@ -47,6 +48,7 @@ local attempt, flags, event = ARGV[n + 2], ARGV[n + 3], ARGV[n + 4]
 if attempt ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= attempt then return 0 end
 if string.find(flags, 'L', 1, true) and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if string.find(flags, 'D', 1, true) then redis.call('DEL', KEYS[2]) end
+if string.find(flags, 'S', 1, true) then redis.call('SET', KEYS[4], 'stopped', 'EX', 86400, 'NX') end
 for i = n + 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 if event ~= '' then redis.call('RPUSH', KEYS[3], event) end
 return 1
@@ -133,6 +135,7 @@ class Ledger:
         pipe = self.r.pipeline()
         pipe.hset(self.keys.sweep(sweep_id), mapping=encode_fields(fields))
         pipe.zadd(self.keys.sweeps, {sweep_id: time.time()})
+        pipe.sadd(self.keys.active, sweep_id)
         pipe.rpush(self.keys.inbox, f"sweep {sweep_id}")
         pipe.execute()
         return True
@@ -147,8 +150,17 @@ class Ledger:
     def update_sweep(self, sweep_id: str, fields: Mapping[str, Any]) -> None:
         self.r.hset(self.keys.sweep(sweep_id), mapping=encode_fields(fields))
 
-    def notify(self, message: str) -> None:
-        self.r.rpush(self.keys.inbox, message)
+    def notify_sweep(self, sweep_id: str) -> None:
+        """Tell the sweep's scheduler to read the sweep again (pause, resume, stop)."""
+        self.r.rpush(self.keys.sweep_inbox(sweep_id), f"sweep {sweep_id}")
+
+    def end_active(self, sweep_id: str) -> None:
+        """A sweep ended: no scheduler leads it any more, and an evaluator applies its last reports (draining)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.srem(self.keys.active, sweep_id)
+        pipe.sadd(self.keys.draining, sweep_id)
+        pipe.delete(self.keys.sweep_inbox(sweep_id))
+        pipe.execute()
 
     # -- trials -------------------------------------------------------------------------------------------
     def create_trials(
@@ -252,21 +264,28 @@ class Ledger:
         The scheduler is notified; the fields named in `tell` travel with the notification so that it need not
         read the trial back.
         """
-        statuses = [dumps(s) for s in expect]
         flags = ("L" if only_without_lease else "") + ("D" if drop_lease else "")
+        keys, args = self._cas_call(sweep_id, number, expect, fields, attempt, flags, notify, tell)
+        return bool(self._cas(keys=keys, args=args))
+
+    def queue_stop(self, pipe: Any, sweep_id: str, number: int, attempt: int) -> None:
+        """Queue on `pipe` a policy stop of one running (or queued) attempt: its status fields and its stop flag in
+        one script call, so an evaluator writes a batch's stops in the round trip that acknowledges the batch."""
+        fields = {"stop_reason": "stopped", "stop_requested_at": time.time()}
+        keys, args = self._cas_call(sweep_id, number, ["running", "queued"], fields, attempt, "S", True, ())
+        self._cas(keys=[*keys, self.keys.stop(sweep_id, number)], args=args, client=pipe)
+
+    def _cas_call(
+        self, sweep_id: str, number: int, expect: Iterable[str], fields: Mapping[str, Any], attempt: int | None,
+        flags: str, notify: bool, tell: Iterable[str],
+    ) -> tuple[list[str], list[Any]]:
+        statuses = [dumps(s) for s in expect]
         payload = {k: fields[k] for k in tell if k in fields}
         event = trial_event(sweep_id, number, payload) if notify else ""
         args: list[Any] = [len(statuses), *statuses, "" if attempt is None else dumps(attempt), flags, event]
         for k, v in encode_fields(fields).items():
             args += [k, v]
-        keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number), self.keys.inbox]
-        return bool(self._cas(keys=keys, args=args))
-
-    def hold(self, key: str, owner: str, seconds: float) -> bool:
-        """Take or keep a lock key for `owner` (SET NX, else renew if it is ours); False if someone else holds it."""
-        if self.r.set(key, owner, nx=True, px=int(seconds * 1000)):
-            return True
-        return bool(self._renew(keys=[key], args=[owner, int(seconds * 1000)]))
+        return [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number), self.keys.sweep_inbox(sweep_id)], args
 
     def release(self, key: str, owner: str) -> None:
         """Give a lock back if we hold it (a scheduler stopping cleanly frees its lock at once)."""
@@ -296,7 +315,7 @@ class Ledger:
         """Store a population exploit once (HSETNX: a re-evaluated report changes nothing) and tell the scheduler."""
         if not self.r.hsetnx(self.keys.population(sweep_id), key, dumps(doc)):
             return False
-        self.r.rpush(self.keys.inbox, f"exploit {sweep_id} {key}")
+        self.r.rpush(self.keys.sweep_inbox(sweep_id), f"exploit {sweep_id} {key}")
         return True
 
     def exploits(self, sweep_id: str, keys: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,11 +250,13 @@ return acked
 
 def commit(
     client: redis.Redis, keys: Keys, sweep_id: str, group: str, entries: Any, *, trim_to: str, continues: int = 0,
-    tail_s: float = 0.0,
+    tail_s: float = 0.0, writes: Callable[[Any], None] | None = None,
 ) -> int:
     """Acknowledge applied stream entries, compact them into their trials' curves, count the batch's continue
     decisions and trim the stream below `trim_to` (keeping the last `tail_s` seconds): one script call (one round
-    trip) per batch. Returns how many entries were acknowledged now (0 when a batch had been committed before)."""
+    trip) per batch, after the batch's own `writes` (its decisions and stops) queued on the same pipeline, so they
+    land before the entries are acknowledged. Returns how many entries were acknowledged now (0 when a batch had
+    been committed before)."""
     curve_keys: list[str] = []
     args: list[Any] = [group, trim_to, continues, int(tail_s * 1000)]
     for raw_id, raw in entries:
@@ -262,7 +264,12 @@ def commit(
         curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
         args += [_text(raw_id), compact_element(_text(raw_id), fields)]
     stream_keys = [keys.metrics(sweep_id), keys.continues(sweep_id)]
-    return int(client.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args))
+    if writes is None:
+        return int(client.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args))
+    pipe = client.pipeline(transaction=False)
+    writes(pipe)
+    pipe.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args)
+    return int(pipe.execute()[-1])
 
 
 def adopt(client: redis.Redis, keys: Keys, sweep_id: str, entries: Any) -> None:

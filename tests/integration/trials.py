@@ -88,3 +88,13 @@ def two_objectives(x: float, y: float) -> dict[str, float]:
     """accuracy rises with x, latency_ms with x and y: a trade-off with a known Pareto front (y = 0)."""
     report(accuracy=x, latency_ms=10 * (x + y))
     return {"accuracy": x, "latency_ms": 10 * (x + y)}
+
+
+def tally(x: float, pause: float = 0.8, steps: int = 4) -> float:
+    """Notes each execution in its output directory (a trial run twice leaves two lines), then reports slowly."""
+    with open(os.path.join(os.environ["SWEEPQ_OUTPUT_DIR"], "executions"), "a") as f:
+        f.write(f"{os.getpid()}\n")
+    for step in range(1, steps + 1):
+        time.sleep(pause / steps)
+        report(score=x * step)
+    return x

@@ -38,3 +38,17 @@ def test_a_stopped_curve_ends_at_its_stop_interval() -> None:
     assert t.add(1, 1, {"acc": 0.4}) is None
     view = t.view()[1]
     assert view.values == [0.1, 0.2] and view.finished
+
+
+def test_unfinished_is_the_trials_whose_current_attempt_has_not_ended() -> None:
+    table = MetricTable("m")
+    for trial in (0, 1, 2):
+        table.add(trial, 1, {"m": 1.0})
+    table.add(3, 1, {"other": 1.0})  # no value of the metric: no curve, nothing to finish
+    table.finish(1)
+    assert table.unfinished == {0, 2}
+    table.add(1, 2, {"m": 0.5})  # a retry opens the trial again
+    table.stop(0, 1)
+    assert table.unfinished == {0, 1, 2}  # stopped is not ended: the run may still be reporting
+    table.finish(0, 2)
+    assert table.unfinished == {1}

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator.lineage import chain
 from orchestrator.loading import load_spec
 from orchestrator.pareto import pareto_front
 from orchestrator.ranking import RANKED, Ranking
@@ -153,10 +154,13 @@ class Sweep:
         """How many decisions were made: `stop` and `continue` in all, and `continue_listed`, those of the
         continues that decisions() lists (the others were only counted)."""
         docs = self.decisions()
-        counted = self.client.ledger.r.get(self.client.ledger.keys.continues(self.id))
         listed = sum(1 for d in docs if not d["stop"])
         stops = len(docs) - listed
-        return {"stop": stops, "continue": listed + int(counted or 0), "continue_listed": listed}
+        return {"stop": stops, "continue": listed + self.continues_counted(), "continue_listed": listed}
+
+    def continues_counted(self) -> int:
+        """How many continue decisions were only counted, not kept (SWEEPQ_KEEP_CONTINUE_DECISIONS keeps them)."""
+        return int(self.client.ledger.r.get(self.client.ledger.keys.continues(self.id)) or 0)
 
     def best_trial(self) -> dict[str, Any] | None:
         """The completed or stopped trial with the best primary metric, ranked by its best report or its final value
@@ -173,15 +177,11 @@ class Sweep:
     def schedule(self, number: int) -> list[dict[str, Any]]:
         """A population member's parameter schedule: its ancestors and itself, oldest first, each with the trial,
         its parameters and the step it started from (its first report; the parent's checkpoint was one before)."""
-        chain: list[dict[str, Any]] = []
-        record = self.client.ledger.trial(self.id, number)
-        while record is not None and len(chain) < 10_000:
-            reports = read_reports(self.client.ledger.r, self.client.ledger.keys, self.id, int(record["number"]))
-            first = min((r.step for r in reports if r.attempt == 1), default=None)
-            chain.append({"trial": record["number"], "params": record.get("params"), "from_step": first})
-            parent = (record.get("lineage") or {}).get("parent")
-            record = None if parent is None else self.client.ledger.trial(self.id, int(parent))
-        return chain[::-1]
+        def first(n: int) -> int | None:
+            reports = read_reports(self.client.ledger.r, self.client.ledger.keys, self.id, n)
+            return min((r.step for r in reports if r.attempt == 1), default=None)
+
+        return chain(number, lambda n: self.client.ledger.trial(self.id, n), first)
 
     def exploits(self) -> list[dict[str, Any]]:
         """A population sweep's exploits, oldest first: which member replaced which, from which donor and step,
@@ -233,7 +233,7 @@ class Sweep:
 
     def _control(self, fields: dict[str, Any]) -> None:
         self.client.ledger.update_sweep(self.id, fields)
-        self.client.ledger.notify(f"sweep {self.id}")
+        self.client.ledger.notify_sweep(self.id)
 
     def done(self) -> bool:
         return self._doc().get("status") in ENDED

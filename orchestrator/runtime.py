@@ -133,7 +133,8 @@ class SweepRuntime:
         if old is None and record.get("lineage"):
             self.replacements += 1
         value = self._score(record)
-        if status in ("completed", "stopped", "canceled") and value is not None and self._better(value, self.finished_best):
+        ended = status in ("completed", "stopped", "canceled")
+        if ended and value is not None and self._better(number, value, self.finished_best):
             self.finished_best = (number, value)
 
     def _count_outcome(self, number: int, status: str, record: dict[str, Any]) -> None:
@@ -149,8 +150,12 @@ class SweepRuntime:
     def _score(self, record: dict[str, Any]) -> float | None:
         return None if self.ranking is None else self.ranking.score(record)
 
-    def _better(self, value: float, than: tuple[int, float] | None) -> bool:
-        return than is None or (self.ranking is not None and self.ranking.better(value, than[1]))
+    def _better(self, number: int, value: float, than: tuple[int, float] | None) -> bool:
+        """Better than the best so far; on a tie the lower trial number wins, as in `best_trial()` (PBT copies often
+        tie their donors)."""
+        if than is None or (value == than[1] and number < than[0]):
+            return True
+        return self.ranking is not None and self.ranking.better(value, than[1])
 
     @property
     def in_flight(self) -> list[int]:
@@ -164,7 +169,7 @@ class SweepRuntime:
         best = self.finished_best
         for n in self.flying:
             value = self._score(self.trials[n])
-            if value is not None and self._better(value, best):
+            if value is not None and self._better(n, value, best):
                 best = (n, value)
         return best
 

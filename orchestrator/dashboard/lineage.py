@@ -1,8 +1,7 @@
 """A population sweep's lineage as the page shows it (pure: no I/O): each member's segment over steps, an edge from
 parent to child at each exploit, and the best member's parameter schedule as a step chart.
 
-`chain` is the rule `Sweep.schedule` follows (the member's ancestors then itself, oldest first, each with the step it
-started from: its first report of attempt 1), over any record lookup, so the page and `best_trial()` agree. The tree
+The schedule comes from `orchestrator.lineage.chain`, the rule `Sweep.best_trial()` follows, so the two agree. The tree
 is bounded however long the sweep ran: the ancestry of the LINEAGE_BEST best members, at most LINEAGE_TRIALS
 trials in all; the schedule chart draws at most SCHEDULE_PARAMS parameters (those that change first).
 """
@@ -11,32 +10,16 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from orchestrator.dashboard.figures import LAYOUT, MARGIN, Figure, _axis, _title, metric_value
+from orchestrator.lineage import Record, chain
 
 LINEAGE_BEST = 10  # the tree draws the ancestry of this many best members
 LINEAGE_TRIALS = 200  # and at most this many trials in all
 SCHEDULE_PARAMS = 8  # parameters the schedule chart draws
 SCHEDULE_ENTRIES = 500  # the schedule's latest entries the page gets (a chain is as long as exploits are deep)
-CHAIN_LIMIT = 10_000  # a chain is never followed further (as Sweep.schedule)
-Record = Mapping[str, Any]
-
-
-def chain(
-    number: int, record_of: Callable[[int], Record | None], first_step: Callable[[int], int | None]
-) -> list[dict[str, Any]]:
-    """A member's parameter schedule: its ancestors and itself, oldest first, each as {trial, params, from_step}
-    (`from_step`: the member's first report of attempt 1; the parent's checkpoint was one step before)."""
-    out: list[dict[str, Any]] = []
-    record = record_of(number)
-    while record is not None and len(out) < CHAIN_LIMIT:
-        n = int(record["number"])
-        out.append({"trial": record["number"], "params": record.get("params"), "from_step": first_step(n)})
-        parent = (record.get("lineage") or {}).get("parent")
-        record = None if parent is None else record_of(int(parent))
-    return out[::-1]
 
 
 def described(lineage: Any) -> str | None:

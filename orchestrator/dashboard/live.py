@@ -72,10 +72,12 @@ class LiveSweep:
         if numbers:
             changed = self._read_trials(numbers) or changed
         changed = self._read_stream() or changed
-        count = int(ledger.r.hlen(ledger.keys.decisions(sid)))
+        count, counted = int(ledger.r.hlen(ledger.keys.decisions(sid))), self.sweep.continues_counted()
         if count != self.data.decision_count:
             self.data.set_decisions(self.sweep.decisions())
             changed = True
+        if counted != self.data.continues_counted:
+            self.data.continues_counted, changed = counted, True
         if changed:
             self.changes += 1
             self._built.clear()

@@ -89,6 +89,8 @@ class SweepData:
     attempts: dict[int, int] = field(default_factory=dict)  # the attempt each curve belongs to
     decisions: list[dict[str, Any]] = field(default_factory=list)
     decision_count: int = 0
+    continues_counted: int = 0  # continue decisions only counted, not kept (see README "Decision storage")
+    stop_count: int = 0
     series: Curves = field(init=False)
     first_steps: dict[int, int] = field(default_factory=dict)  # population sweeps: each trial's first step (attempt 1)
     last_steps: dict[int, int] = field(default_factory=dict)  # and the last step it reported (any attempt)
@@ -148,8 +150,18 @@ class SweepData:
             if self._attempt(trial, attempt):
                 self.series.add_compacted(trial, elements, attempt)
 
-    def set_decisions(self, decisions: Sequence[dict[str, Any]]) -> None:
+    def set_decisions(self, decisions: Sequence[dict[str, Any]], counted: int | None = None) -> None:
+        """The kept decisions (the latest DECISIONS_SHOWN listed) and, when given, how many continue decisions
+        were only counted, not kept (see README "Decision storage")."""
         self.decisions, self.decision_count = list(decisions[-DECISIONS_SHOWN:]), len(decisions)
+        self.stop_count = sum(1 for d in decisions if d.get("stop"))
+        if counted is not None:
+            self.continues_counted = counted
+
+    def decision_totals(self) -> dict[str, int]:
+        """Stop and continue decisions in all, and how many of the continues are kept (the rest only counted)."""
+        listed = self.decision_count - self.stop_count
+        return {"stop": self.stop_count, "continue": listed + self.continues_counted, "continue_listed": listed}
 
 
 def table_row(t: Mapping[str, Any], images: Sequence[str] = ()) -> dict[str, Any]:
@@ -221,7 +233,7 @@ def build(
         "params": names, "axes2": axes2, "axes3": axes3,
         "trial_count": len(trials),
         **({"trials": [table_row(t, t.get("images") or ()) for t in trials]} if with_rows else {}),
-        "decisions": data.decisions, "decision_count": data.decision_count,
+        "decisions": data.decisions, "decision_count": data.decision_count, "decision_totals": data.decision_totals(),
         "best": best, "lineage": lineage_of(data, best, goal),
         "charts": {
             "metrics": figures.curves_chart(data.series, trials, metric, goal),
@@ -264,7 +276,7 @@ def load(sweep: Sweep) -> SweepData:
         data.set_rows(row | {"images": images_of(rec) if workdirs else []} for row, rec in zip(rows, records, strict=True))
     for r in sweep.metrics():
         data.add_report(r["trial"], r["attempt"], r["values"] or {}, r["step"])
-    data.set_decisions(sweep.decisions())
+    data.set_decisions(sweep.decisions(), sweep.continues_counted())
     return data
 
 

@@ -71,9 +71,14 @@
       [d.trial], [d.interval], [fmt(d.value)], [fmt(d.threshold)],
       [d.stop ? "stop" : "continue", d.stop ? "status-stopped" : ""], [d.policy], [d.reason],
     ]));
-    const more = document.getElementById("decisions-note");
-    if (more) more.textContent = p.decision_count > p.decisions.length ?
-      `the latest ${p.decisions.length} of ${p.decision_count} decisions (all of them: sweepq decisions)` : "";
+    const more = document.getElementById("decisions-note"), tot = p.decision_totals || {};
+    const counted = (tot.continue || 0) - (tot.continue_listed || 0);
+    if (more) more.textContent = [
+      p.decision_count > p.decisions.length ?
+        `the latest ${p.decisions.length} of ${p.decision_count} kept decisions (all of them: sweepq decisions)` : "",
+      tot.stop !== undefined ? `${tot.stop} stop, ${tot.continue} continue decisions` +
+        (counted ? `; ${counted} continues counted, not listed (SWEEPQ_KEEP_CONTINUE_DECISIONS=true keeps them)` : "") : "",
+    ].filter(Boolean).join(" · ");
     if (opts.live) renderAxes(p, opts);
   }
 

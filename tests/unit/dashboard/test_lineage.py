@@ -144,3 +144,9 @@ def test_infeasible_trials_are_marked_in_the_table_and_never_the_best() -> None:
     assert page["best"]["number"] == 1
     assert [r["number"] for r in table_page(d.rows.values(), sort="feasible")["rows"]] == [0, 1]
     assert "#0 (infeasible)" in page["charts"]["scatter2d"]["data"][0]["text"]
+
+
+def test_the_page_says_how_many_continues_were_only_counted() -> None:
+    d = SweepData(status={"id": "s"}, spec=PLAIN)
+    d.set_decisions([{"trial": 1, "stop": True}, {"trial": 2, "stop": False}, {"trial": 3, "stop": True}], counted=40)
+    assert build(d)["decision_totals"] == {"stop": 2, "continue": 41, "continue_listed": 1}

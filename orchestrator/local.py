@@ -119,10 +119,12 @@ def _answers(url: str) -> bool:
 
 
 def _config(data_dir: Path, port: int, password: str) -> str:
-    """A redis.conf for the folder: loopback only, a password, AOF every second, noeviction (kombu needs it)."""
+    """A redis.conf for the folder: loopback only, a password, AOF every second, noeviction (kombu needs it), and
+    trial records kept compact (hash-max-ziplist-value, the name Redis 6 and 7 both read; see README "Scale")."""
     lines = [f"port {port}", "bind 127.0.0.1", "protected-mode yes", f"requirepass {json.dumps(password)}",
              f"dir {json.dumps(str(data_dir))}", "appendonly yes", "appendfsync everysec", 'save ""',
-             "maxmemory-policy noeviction", f"logfile {json.dumps(str(data_dir / 'redis.log'))}", "daemonize no"]
+             "maxmemory-policy noeviction", "hash-max-ziplist-value 1024",
+             f"logfile {json.dumps(str(data_dir / 'redis.log'))}", "daemonize no"]
     return "\n".join(lines) + "\n"
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 
-from orchestrator.cli_processes import warn_without_persistence
+from orchestrator.cli_processes import warn_on_small_records, warn_without_persistence
 from orchestrator.local import free_port, stop_group, wait_for_redis
 from orchestrator.settings import Settings
 
@@ -152,6 +153,22 @@ def test_a_scheduler_on_redis_without_persistence_warns(tmp_path: Path, caplog: 
             assert not warn_without_persistence(Settings(redis_url=f"redis://127.0.0.1:{port2}/0"))
         finally:
             stop_group(proc2, grace=5)
+    finally:
+        stop_group(proc, grace=5)
+
+
+def test_a_scheduler_on_redis_with_small_hash_values_hints_at_compact_records(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    proc, port = start_redis(tmp_path)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for_redis(url)
+        with caplog.at_level(logging.WARNING):
+            assert warn_on_small_records(Settings(redis_url=url))  # Redis's default: 64 bytes
+        assert "hash-max-listpack-value 1024" in caplog.text
+        redis.Redis.from_url(url).config_set("hash-max-listpack-value", 1024)
+        assert not warn_on_small_records(Settings(redis_url=url))
     finally:
         stop_group(proc, grace=5)
 

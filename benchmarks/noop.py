@@ -1,8 +1,11 @@
-"""No-op work for the throughput benchmark: a bare Celery task and a sweepq trial that reports 10 times."""
+"""No-op work for the throughput and scale benchmarks: a bare Celery task, a sweepq trial that reports 10 times, and
+one that spaces its reports (so an early stop can land before the trial ends on its own)."""
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 
 from celery import Celery
 
@@ -14,6 +17,17 @@ def trial(x: float) -> float:
     for step in range(1, 11):
         report(score=x, step=step)
     return x
+
+
+def paced(x: float, gap: float) -> float:
+    """Ten reports of a rising curve that levels off at `x`, `gap` seconds apart: a trial with a quality to stop on."""
+    value = x
+    for step in range(1, 11):
+        if step > 1:
+            time.sleep(gap)
+        value = x * (1 - math.exp(-step / 3))
+        report(score=value, step=step)
+    return value
 
 
 def make_app(url: str) -> Celery:

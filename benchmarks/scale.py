@@ -9,6 +9,10 @@ comparison, what a decision cost when it rebuilt the table and
 ran the pure policy on it (sampled on the last due decisions of sweeps up to --rebuild-max trials).
 
     .venv/bin/python -m benchmarks.scale [--max 100000] [--rebuild-max 10000] [--policies median asha] [--seed 0]
+
+With --reads, the read paths instead (benchmarks/scale_reads.py: dashboard, trials(), Redis memory per trial); with
+--e2e, real scheduler, evaluator and worker processes on a private redis-server (benchmarks/scale_e2e.py: trials/s
+per tenth, decision lag, stop latency, evaluator decisions/s), with the first of --policies (default median).
 """
 
 from __future__ import annotations
@@ -148,11 +152,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max", type=int, default=SIZES[-1], help="largest sweep to run (trials)")
     parser.add_argument("--rebuild-max", type=int, default=10_000, help="largest sweep to sample the rebuild cost in")
-    parser.add_argument("--policies", nargs="+", choices=sorted(POLICIES), default=list(POLICIES))
+    parser.add_argument("--policies", nargs="+", choices=sorted(POLICIES), default=None, help="default: all")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reads", action="store_true",
                         help="the read paths instead (dashboard, trials(), memory per trial): benchmarks/scale_reads.py")
+    parser.add_argument("--e2e", action="store_true",
+                        help="end to end with real processes instead (throughput, lag, stops): benchmarks/scale_e2e.py")
     args = parser.parse_args()
+    if args.e2e:
+        from benchmarks.scale_e2e import main as e2e
+
+        e2e(["--max", str(args.max), "--policy", (args.policies or ["median"])[0]])
+        return
     if args.reads:
         from benchmarks.scale_reads import SIZES as READ_SIZES
         from benchmarks.scale_reads import report
@@ -164,7 +175,7 @@ def main() -> None:
     print(f"{'policy':<11} {'trials':>8} {'reports':>9} {'decisions':>9} {'stops':>7} "
           f"{'us/report':>9} {'x100':>6} {'rebuild us/decision':>20}")
     verdicts, overhead = [], clock_cost()
-    for name in args.policies:
+    for name in args.policies or list(POLICIES):
         base = None
         for n in sizes:
             r = measure(name, n, args.seed, rebuild=n <= args.rebuild_max)

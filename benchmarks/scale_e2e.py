@@ -241,7 +241,8 @@ def verdicts(s: Sample) -> None:
     for text, value, target, at_least in checks:
         ok = value >= target if at_least else value < target
         shown = f"{value:.2f}x" if at_least else f"{ms(value)} ms"
-        print(f"  {text:<46} {shown:>9}  {'PASS' if ok else 'FAIL'}")
+        verdict = "n/a (no decision with `reported`, or no trial stopped)" if math.isnan(value) else "PASS" if ok else "FAIL"
+        print(f"  {text:<46} {shown:>9}  {verdict}")
     print("  (throughput with a policy on >= 0.6x bare Celery: benchmarks/throughput.py; dashboard, trials() and "
           "memory: scale.py --reads)")
 

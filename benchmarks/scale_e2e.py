@@ -4,6 +4,7 @@ no-op trials that each report 10 metrics `--gap` seconds apart, with an early-te
 flight (max_concurrent_runs 64, a worker with 64 processes unless --procs).
 
     .venv/bin/python -m benchmarks.scale_e2e [--max 10000] [--policy median] [--gap 0.02] [--procs 64] [--profile DIR]
+        [--worker-nice N]
     (also: python -m benchmarks.scale --e2e)
 
 Per sweep it prints trials/s per tenth of the sweep (tenths of the trials by end time; the first from the sweep's
@@ -11,7 +12,9 @@ start) and last/first; the decision lag (report reached Redis -> decided: the ev
 SWEEPQ_KEEP_CONTINUE_DECISIONS=true so every decision is stored with its report's stream time `reported` and its
 `time`); the stop latency (a stop decision's report reached Redis -> the stopped trial's ledger `ended`); evaluator
 decisions/s (while the sweep ran, and per evaluator CPU second); CPU ms per trial of each process group; and the
-ratios to the 100-trial sweep. --profile DIR runs the scheduler and the evaluator under cProfile.
+ratios to the 100-trial sweep; and how long the evaluator waited for a CPU (a 2-core machine that runs 64 trials
+beside it starves it at times: --worker-nice shows the evaluator with the CPU first). --profile DIR runs the
+scheduler and the evaluator under cProfile.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -63,6 +67,39 @@ def group_cpu(pgid: int) -> float:
     return total / TICK
 
 
+def run_delay(pid: int) -> float:
+    """Seconds the threads of a process have waited in the run queue (runnable, no CPU free): /proc schedstat."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
+class Waits(threading.Thread):
+    """Samples a process's run-queue wait every 0.1 s while a sweep runs: a decision that lags while its evaluator
+    waited for a CPU is the machine's doing, not the evaluator's."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.samples, self.done = pid, [(time.time(), run_delay(pid))], threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            self.samples.append((time.time(), run_delay(self.pid)))
+
+    def stop(self) -> tuple[float, float, float]:
+        """The total wait, the most in any 1 s window, and when that window began (seconds since the epoch)."""
+        self.done.set()
+        self.join()
+        s = self.samples
+        windows = [(b[1] - a[1], a[0]) for i, a in enumerate(s) for b in s[i + 1 : i + 11] if b[0] - a[0] <= 1.05]
+        worst, at = max(windows, default=(0.0, s[0][0]))
+        return s[-1][1] - s[0][1], worst, at
+
+
 @dataclass
 class Cluster:
     """The processes of one run; each in its own session (so a group is one component), logs in a temp folder."""
@@ -88,7 +125,7 @@ class Cluster:
 
 
 @contextmanager
-def cluster(procs: int, profile: Path | None) -> Iterator[Cluster]:
+def cluster(procs: int, profile: Path | None, worker_nice: int = 0) -> Iterator[Cluster]:
     """A private redis-server, a scheduler without evaluator, an evaluator that keeps every decision, one worker."""
     with tempfile.TemporaryDirectory(prefix="sweepq-e2e-") as tmp:
         c = Cluster(Path(tmp))
@@ -104,7 +141,8 @@ def cluster(procs: int, profile: Path | None) -> Iterator[Cluster]:
                 run = ["-m", "cProfile", "-o", str(profile / f"{name}.prof")] if profile else []
                 extra = ["--no-evaluator"] if name == "scheduler" else []
                 c.spawn(name, [sys.executable, *run, "-m", "orchestrator.cli", name, "--loglevel", "WARNING", *extra], env)
-            c.spawn("worker", [sys.executable, "-m", "orchestrator.cli", "worker", "--queues", QUEUE, "--concurrency",
+            nice = ["nice", "-n", str(worker_nice)] if worker_nice else []
+            c.spawn("worker", [*nice, sys.executable, "-m", "orchestrator.cli", "worker", "--queues", QUEUE, "--concurrency",
                                str(procs), "--loglevel", "WARNING"], env)
             yield c
         finally:
@@ -157,6 +195,8 @@ class Sample:
     counts: dict[str, int]
     cpu: dict[str, float]
     decision_span: float
+    waited: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the evaluator's run-queue wait: in all, the most in 1 s, when
+    worst_lag_at: float = 0.0  # when the report with the longest decision lag reached Redis (seconds since the sweep began)
 
     @property
     def rate(self) -> float:
@@ -179,11 +219,19 @@ def wait(sweep: Sweep, c: Cluster, timeout: float) -> dict[str, Any]:
 
 def measure(c: Cluster, client: SweepClient, trials: int, policy: str, gap: float) -> Sample:
     """Run one sweep to its end, then read its trials and decisions back from the ledger."""
-    before = c.cpu()
+    before, waits = c.cpu(), Waits(c.procs["evaluator"].pid)
+    waits.start()
     sweep = client.submit(spec(trials, policy, gap))
     status = wait(sweep, c, timeout=max(600.0, trials * 0.5))
-    cpu = {k: v - before.get(k, 0.0) for k, v in c.cpu().items()}
+    cpu, waited = {k: v - before.get(k, 0.0) for k, v in c.cpu().items()}, waits.stop()
     time.sleep(1.0)  # the evaluator's last batch
+    return read_back(sweep, float(status["started"]), dict(status["counts"] or {}), cpu, waited)
+
+
+def read_back(
+    sweep: Sweep, started: float, counts: dict[str, int], cpu: dict[str, float], waited: tuple[float, float, float]
+) -> Sample:
+    """A finished sweep's figures from its ledger records and decision docs."""
     rows = {int(r["number"]): r for r in sweep.iter_trials()}
     docs = sweep.decisions()
     ends = [float(r["ended"]) for r in rows.values() if r.get("ended")]
@@ -193,13 +241,15 @@ def measure(c: Cluster, client: SweepClient, trials: int, policy: str, gap: floa
     times = [float(d["time"]) for d in docs]
     timed = sorted((float(d["reported"]), float(d["time"]) - float(d["reported"])) for d in docs if d.get("reported"))
     lags = [lag for _, lag in timed]
+    worst_at = max(timed, key=lambda t: t[1], default=(started, 0.0))[0]
     at_last = sum(1 for d in stops if d["interval"] == REPORTS and rows.get(d["trial"], {}).get("status") != "stopped")
     return Sample(
-        trials=trials, seconds=max(ends) - float(status["started"]), rates=tenths(ends, float(status["started"])),
+        trials=len(rows), seconds=max(ends) - started, rates=tenths(ends, started),
         lags=lags, lag_tenths=[percentile(lags[k * len(lags) // 10 : (k + 1) * len(lags) // 10], 99) for k in range(10)],
         stop_lags=stop_lags, reports=sum(int(r.get("reports") or 0) for r in rows.values()), decisions=len(docs),
         stops=len(stops), stopped=len(stop_lags), late_stops=len(stops) - len(stop_lags), at_last=at_last,
-        counts=dict(status["counts"] or {}), cpu=cpu, decision_span=(max(times) - min(times)) if times else 0.0,
+        counts=counts, cpu=cpu, decision_span=(max(times) - min(times)) if times else 0.0,
+        waited=(waited[0], waited[1], waited[2] - started), worst_lag_at=worst_at - started,
     )
 
 
@@ -220,7 +270,9 @@ def print_sample(s: Sample, base: Sample) -> None:
           f"{s.late_stops:,} stop decisions found the trial ended, {s.at_last:,} of them on its last report)")
     busy = s.cpu.get("evaluator", 0.0) / s.seconds
     print(f"  evaluator: {s.decision_rate:.0f} decisions/s while the sweep ran; per evaluator CPU second "
-          f"{s.decisions / eval_cpu:.0f} decisions, {s.reports / eval_cpu:.0f} reports (busy {busy:.0%} of a core)")
+          f"{s.decisions / eval_cpu:.0f} decisions, {s.reports / eval_cpu:.0f} reports (busy {busy:.0%} of a core); "
+          f"it waited {s.waited[0]:.2f} s for a CPU, {ms(s.waited[1])} ms in its worst second (at {s.waited[2]:+.1f} s; "
+          f"the longest lag at {s.worst_lag_at:+.1f} s)")
     print("  CPU ms per trial: " + ", ".join(f"{g} {s.cpu.get(g, 0.0) / s.trials * 1000:.1f}" for g in GROUPS))
     if s is not base:
         ratios = (s.rate / base.rate, lag50 / percentile(base.lags, 50), lag99 / percentile(base.lags, 99),
@@ -247,15 +299,18 @@ def verdicts(s: Sample) -> None:
           "memory: scale.py --reads)")
 
 
-def report(sizes: Sequence[int], policy: str, gap: float, procs: int, profile: Path | None = None) -> None:
+def report(
+    sizes: Sequence[int], policy: str, gap: float, procs: int, profile: Path | None = None, worker_nice: int = 0
+) -> None:
     """Run each sweep size on one cluster (after a warm-up sweep) and print its figures and the targets."""
     print(f"end to end: {policy} policy, {IN_FLIGHT} trials in flight, {procs} worker processes, 10 reports per trial "
-          f"{gap * 1000:.0f} ms apart; scheduler, evaluator, worker and a private redis-server as separate processes")
+          f"{gap * 1000:.0f} ms apart; scheduler, evaluator, worker and a private redis-server as separate processes"
+          + (f"; the worker at nice +{worker_nice}" if worker_nice else ""))
     print("decision lag = decision time - its report's stream time (the evaluator keeps every decision: "
           "SWEEPQ_KEEP_CONTINUE_DECISIONS=true); stop latency = the stopped trial's `ended` - its stop report's time")
     if profile:
         profile.mkdir(parents=True, exist_ok=True)
-    with cluster(procs, profile) as c:
+    with cluster(procs, profile, worker_nice) as c:
         client = SweepClient(c.url)
         measure(c, client, IN_FLIGHT, policy, gap)  # warm-up: imports, worker processes, connections
         samples: list[Sample] = []
@@ -273,8 +328,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gap", type=float, default=0.02, help="seconds between a trial's reports")
     parser.add_argument("--procs", type=int, default=IN_FLIGHT, help="worker processes")
     parser.add_argument("--profile", type=Path, default=None, help="write scheduler.prof and evaluator.prof here")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the worker this much nicer, as if its trials ran on other machines than the evaluator")
     args = parser.parse_args(argv)
-    report([n for n in SIZES if n <= args.max], args.policy, args.gap, args.procs, args.profile)
+    report([n for n in SIZES if n <= args.max], args.policy, args.gap, args.procs, args.profile, args.worker_nice)
 
 
 if __name__ == "__main__":

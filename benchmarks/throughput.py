@@ -31,9 +31,21 @@ POLICIES: dict[str, dict[str, Any]] = {
     "bandit": {"policy": "bandit", "slack_factor": 0.1, "delay_evaluation": 3},
 }
 TARGET, POLICY_TARGET = 0.5, 0.6
+Row = tuple[float, dict[str, float]]  # a rate, and CPU seconds per task of each process group
 
 
-def bare_celery(url: str, tasks: int, workers: int) -> float:
+def cpu_of(groups: dict[str, int | None]) -> dict[str, float]:
+    """CPU seconds used so far by each named process group (none: 0)."""
+    from benchmarks.scale_e2e import group_cpu
+
+    return {name: group_cpu(pgid) if pgid else 0.0 for name, pgid in groups.items()}
+
+
+def per_task(before: dict[str, float], after: dict[str, float], tasks: int) -> dict[str, float]:
+    return {k: (after[k] - before[k]) / tasks for k in after}
+
+
+def bare_celery(url: str, tasks: int, workers: int, redis_pid: int | None = None) -> Row:
     from benchmarks.noop import make_app
 
     proc = subprocess.Popen([sys.executable, "-m", "benchmarks.noop", url, str(workers)], cwd=ROOT,
@@ -41,16 +53,19 @@ def bare_celery(url: str, tasks: int, workers: int) -> float:
     app = make_app(url)
     try:
         app.send_task("bench.noop", queue="bench-raw").get(timeout=60)  # worker is up and warm
-        started = time.perf_counter()
+        groups = {"worker": proc.pid, "redis": redis_pid}
+        before, client_cpu, started = cpu_of(groups), time.process_time(), time.perf_counter()
         results = [app.send_task("bench.noop", queue="bench-raw") for _ in range(tasks)]
         for r in results:
             r.get(timeout=300)
-        return tasks / (time.perf_counter() - started)
+        rate = tasks / (time.perf_counter() - started)
+        cpu = per_task(before, cpu_of(groups), tasks) | {"client": (time.process_time() - client_cpu) / tasks}
+        return rate, cpu
     finally:
         stop_group(proc)
 
 
-def sweepq_rate(url: str, trials: int, workers: int, policy: str | None = None) -> float:
+def sweepq_rate(url: str, trials: int, workers: int, policy: str | None = None, redis_pid: int | None = None) -> Row:
     """Trials/s of one sweep of no-op trials (from its creation to its end), with an early-termination policy if
     given; the scheduler (with its evaluator) and the worker are started afresh for it, then warmed up."""
     prefix = f"bench{uuid.uuid4().hex[:6]}"
@@ -63,14 +78,23 @@ def sweepq_rate(url: str, trials: int, workers: int, policy: str | None = None) 
     }
     if policy is not None:
         spec["early_termination"] = POLICIES[policy]
-    with LocalCluster(["bench-sweepq"], workers, url):
+    with LocalCluster(["bench-sweepq"], workers, url) as cluster:
         warm = client.submit({**spec, "limits": {"max_total_runs": 8, "max_concurrent_runs": 8}})
         warm.wait(timeout=120, progress=False)
+        scheduler, worker = (p.pid for p in cluster.procs)
+        groups = {"worker": worker, "scheduler": scheduler, "redis": redis_pid}
+        before = cpu_of(groups)
         sweep = client.submit(spec)
         status = sweep.wait(timeout=900, progress=False, poll=0.05)
+        cpu = per_task(before, cpu_of(groups), trials)
     ended = {"completed", "stopped"} if policy else {"completed"}
     assert set(status["counts"]) <= ended and sum(status["counts"].values()) == trials, status
-    return float(trials / (status["ended"] - status["created"]))
+    return float(trials / (status["ended"] - status["created"])), cpu
+
+
+def cpu_text(cpu: dict[str, float]) -> str:
+    parts = ", ".join(f"{k} {v * 1000:.2f}" for k, v in cpu.items())
+    return f"CPU ms per task: {parts} (total {sum(cpu.values()) * 1000:.2f})"
 
 
 def main() -> None:
@@ -92,18 +116,27 @@ def main() -> None:
         url = f"redis://127.0.0.1:{port}/0"
         wait_for_redis(url)
     try:
-        raw = bare_celery(url, args.trials, args.workers)
-        ours = sweepq_rate(url, args.trials, args.workers)
-        on = sweepq_rate(url, args.trials, args.workers, args.policy)
+        pid = redis_proc.pid if redis_proc is not None else None
+        rows = (bare_celery(url, args.trials, args.workers, pid), sweepq_rate(url, args.trials, args.workers, redis_pid=pid),
+                sweepq_rate(url, args.trials, args.workers, args.policy, redis_pid=pid))
     finally:
         if redis_proc is not None:
             stop_group(redis_proc)
-    print(f"{'bare Celery':<12}: {raw:8.1f} no-op tasks/s  ({args.trials} tasks, {args.workers} worker processes)")
-    print(f"{'sweepq':<12}: {ours:8.1f} trials/s        ({args.trials} no-op trials x 10 reports, {args.workers} workers)")
-    print(f"{'sweepq+' + args.policy:<12}: {on:8.1f} trials/s        (the same, {args.policy} policy on)")
-    for name, rate, target in (("sweepq", ours, TARGET), (f"sweepq+{args.policy}", on, POLICY_TARGET)):
+    show(rows, args.trials, args.workers, args.policy)
+
+
+def show(rows: tuple[Row, Row, Row], trials: int, workers: int, policy: str) -> None:
+    """The three rates with their CPU per task, and the two ratios to bare Celery against their targets."""
+    (raw, raw_cpu), (ours, ours_cpu), (on, on_cpu) = rows
+    print(f"{'bare Celery':<13}: {raw:7.1f} no-op tasks/s ({trials} tasks, {workers} worker processes); {cpu_text(raw_cpu)}")
+    print(f"{'sweepq':<13}: {ours:7.1f} trials/s ({trials} no-op trials x 10 reports, {workers} workers); "
+          f"{cpu_text(ours_cpu)}")
+    print(f"{'sweepq+' + policy:<13}: {on:7.1f} trials/s (the same, {policy} policy on); {cpu_text(on_cpu)}")
+    for name, rate, target in (("sweepq", ours, TARGET), (f"sweepq+{policy}", on, POLICY_TARGET)):
         ratio = rate / raw
         print(f"ratio {name:<17}: {ratio:5.2f}x bare Celery (target >= {target}): {'PASS' if ratio >= target else 'FAIL'}")
+    print("(scheduler = the scheduler process with its evaluator thread; client = the process that sends bare tasks and "
+          "waits for their results)")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,7 @@ def asha(seed: int, population: int, epochs: int, data: str) -> tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--interval", type=int, default=INTERVAL)
@@ -131,7 +132,7 @@ def main() -> None:
             "asha": lambda s: asha(s, a.population, a.epochs, a.data)}
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in a.methods.split(",")}
     start = time.perf_counter()
-    for seed in range(a.seeds):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         for k, v in results.items():
             v.append(runs[k](seed))
         line = "  ".join(f"{k} {v[-1][0]:.4f} (test {v[-1][1]:.4f})" for k, v in results.items())

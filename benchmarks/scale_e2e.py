@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.cli_processes import COMPACT_VALUE_BYTES
 from orchestrator.client import ENDED, Sweep, SweepClient
 from orchestrator.local import find_redis_server, free_port, stop_group, wait_for_redis
 
@@ -132,7 +133,8 @@ def cluster(procs: int, profile: Path | None, worker_nice: int = 0) -> Iterator[
         try:
             port = free_port()
             c.spawn("redis", [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp, "--save",
-                              "", "--appendonly", "no", "--maxmemory-policy", "noeviction"], dict(os.environ))
+                              "", "--appendonly", "no", "--maxmemory-policy", "noeviction", "--hash-max-listpack-value",
+                              str(COMPACT_VALUE_BYTES)], dict(os.environ))
             c.url = f"redis://127.0.0.1:{port}/0"
             wait_for_redis(c.url)
             env = {**os.environ, "PYTHONPATH": str(ROOT), "SWEEPQ_REDIS_URL": c.url,

@@ -25,6 +25,7 @@ from typing import Any
 
 import redis
 
+from orchestrator.cli_processes import COMPACT_VALUE_BYTES
 from orchestrator.client import SweepClient
 from orchestrator.dashboard.live import LiveSweeps
 from orchestrator.dashboard.render import finite, sweep_page
@@ -61,7 +62,8 @@ def private_redis() -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     with tempfile.TemporaryDirectory() as folder:
-        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "", "--appendonly", "no"]
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "", "--appendonly", "no",
+                "--hash-max-listpack-value", str(COMPACT_VALUE_BYTES)]  # as compose.yaml and the embedded Redis set it
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"redis://127.0.0.1:{port}/0"
         try:

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from orchestrator.cli_processes import COMPACT_VALUE_BYTES
 from orchestrator.client import SweepClient
 from orchestrator.local import LocalCluster, free_port, stop_group, wait_for_redis
 from orchestrator.settings import Settings
@@ -111,7 +112,8 @@ def main() -> None:
 
         port = free_port()
         redis_proc = subprocess.Popen([find_redis_server(), "--port", str(port), "--save", "", "--appendonly", "no",
-                                       "--maxmemory-policy", "noeviction"],
+                                       "--maxmemory-policy", "noeviction",
+                                       "--hash-max-listpack-value", str(COMPACT_VALUE_BYTES)],
                                       stdout=subprocess.DEVNULL, start_new_session=True)
         url = f"redis://127.0.0.1:{port}/0"
         wait_for_redis(url)

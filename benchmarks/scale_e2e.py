@@ -277,8 +277,9 @@ def print_sample(s: Sample, base: Sample) -> None:
           f"the longest lag at {s.worst_lag_at:+.1f} s)")
     print("  CPU ms per trial: " + ", ".join(f"{g} {s.cpu.get(g, 0.0) / s.trials * 1000:.1f}" for g in GROUPS))
     if s is not base:
-        ratios = (s.rate / base.rate, lag50 / percentile(base.lags, 50), lag99 / percentile(base.lags, 99),
-                  stop99 / percentile(base.stop_lags, 99), s.decision_rate / base.decision_rate)
+        pairs = ((s.rate, base.rate), (lag50, percentile(base.lags, 50)), (lag99, percentile(base.lags, 99)),
+                 (stop99, percentile(base.stop_lags, 99)), (s.decision_rate, base.decision_rate))
+        ratios = [a / b if b else math.nan for a, b in pairs]
         names = ("trials/s", "lag p50", "lag p99", "stop p99", "decisions/s")
         print(f"  x{base.trials}: " + ", ".join(f"{n} {r:.2f}" for n, r in zip(names, ratios, strict=True)))
 
@@ -333,6 +334,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--worker-nice", type=int, default=0,
                         help="run the worker this much nicer, as if its trials ran on other machines than the evaluator")
     args = parser.parse_args(argv)
+    if args.max < SIZES[0]:
+        parser.error(f"--max {args.max} is below the smallest sweep ({SIZES[0]})")
     report([n for n in SIZES if n <= args.max], args.policy, args.gap, args.procs, args.profile, args.worker_nice)
 
 

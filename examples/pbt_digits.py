@@ -9,7 +9,7 @@ learning rate and momentum: the learning rate that suits the first epochs (large
 last ones (small), which is what PBT's schedule finds.
 
 `data` picks the task: "digits" (1,797 images; an MLP reaches ~97% whatever its learning-rate schedule, so it
-shows PBT's mechanics) or "noisy" (scikit-learn's make_classification: 10,000 points of a 4-class problem with 10%
+shows PBT's mechanics) or "noisy" (scikit-learn's make_classification: 20,000 points of a 4-class problem with 10%
 of the labels flipped, where SGD's noise at a fixed learning rate costs accuracy and a decaying schedule wins it
 back; benchmarks/pbt.py uses it). Each is split 60/20/20 into train, validation (reported) and test (held out).
 """
@@ -75,7 +75,7 @@ def splits(data: str = "digits") -> dict[str, tuple[Any, Any]]:
         x, y = load_digits(return_X_y=True)
     elif data == "noisy":
         x, y = make_classification(
-            n_samples=10_000, n_features=20, n_informative=10, n_redundant=5, n_classes=4, flip_y=0.1, random_state=0
+            n_samples=20_000, n_features=20, n_informative=10, n_redundant=5, n_classes=4, flip_y=0.1, random_state=0
         )
     else:
         raise ValueError(f"unknown data {data!r}: digits or noisy")

@@ -11,7 +11,7 @@ import pytest
 from examples.pbt_digits import fit_epoch, new_model, score, set_rates, splits
 
 
-@pytest.mark.parametrize(("data", "n", "classes"), [("digits", 1797, 10), ("noisy", 10_000, 4)])
+@pytest.mark.parametrize(("data", "n", "classes"), [("digits", 1797, 10), ("noisy", 20_000, 4)])
 def test_splits_are_a_60_20_20_partition_with_every_class(data: str, n: int, classes: int) -> None:
     parts = splits(data)
     sizes = {k: len(y) for k, (_, y) in parts.items()}

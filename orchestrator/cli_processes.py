@@ -214,7 +214,7 @@ def warn_on_small_records(config: Settings) -> bool:
         found = client.config_get("hash-max-*-value")
     except (redis.RedisError, OSError):
         return False
-    limit = max((int(v) for v in found.values() if str(v).isdigit()), default=COMPACT_VALUE_BYTES)
+    limit = max((int(str(v)) for v in found.values() if str(v).isdigit()), default=COMPACT_VALUE_BYTES)
     if limit >= 512:
         return False
     logging.getLogger("sweepq.scheduler").warning(

@@ -38,6 +38,7 @@ from orchestrator.store.streams import Report, adopt, after, commit, curve_entri
 log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
 REFRESH_SECONDS = 1.0
+WAIT_SECONDS = 0.05  # the longest an evaluator waits for reports before it looks for new sweeps again
 
 
 def entry_id(raw: str) -> tuple[int, int]:
@@ -57,6 +58,7 @@ class Watch:
     earlier_stops: set[tuple[int, int, int]] = field(default_factory=set)  # (trial, attempt, interval), on catch-up
     population: PopulationPolicy | None = None  # a population sweep's policy (PBT), applied beside `policy`
     continues: int = 0  # continue decisions of the batch being applied, counted when it is committed
+    judged: bool = True  # False: no policy or population (or no metric): its reports are only compacted
     decided: dict[str, str] = field(default_factory=dict)  # the batch's kept decisions, written when committed
     stopping: list[tuple[int, int]] = field(default_factory=list)  # the batch's (trial, attempt) to stop
 
@@ -71,11 +73,12 @@ class Evaluator:
         self.keys = self.ledger.keys
         self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
         self.watches: dict[str, Watch] = {}
-        self.ignored: set[str] = set()  # running sweeps without a policy: nothing to evaluate
         self.lead = SweepLeadership(self.client, self.keys, "evaluator", self.owner, settings.scheduler_lock_seconds)
         self._renewed = -math.inf
         self._refreshed = 0.0
         self._started = False
+        # A new sweep is seen after at most this wait: its first decisions would otherwise lag by up to a poll.
+        self._wait_s = min(settings.scheduler_poll_seconds, WAIT_SECONDS)
         self._others: set[str] = set()  # sweeps another evaluator led at the last lease tick
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -92,12 +95,11 @@ class Evaluator:
                     self._renewed = -math.inf
                     self.lead.forget()
                     self.watches.clear()
-                    self.ignored.clear()
                     stop.wait(outage.failed(exc))
                     continue
                 outage.recovered()
                 if idle:
-                    stop.wait(self.settings.scheduler_poll_seconds)
+                    stop.wait(self._wait_s)
         finally:
             with contextlib.suppress(*OUTAGE_ERRORS):
                 self.lead.release_all()
@@ -114,7 +116,7 @@ class Evaluator:
                 self._note_finished(watch)
         if not self.watches:
             return True
-        self.poll(block_ms=int(self.settings.scheduler_poll_seconds * 1000))
+        self.poll(block_ms=int(self._wait_s * 1000))
         return False
 
     def _queue_ended(self) -> None:
@@ -147,37 +149,31 @@ class Evaluator:
                 self.watches.pop(sweep_id, None)
         for sweep_id in self.lead.held - active:
             self._finish(sweep_id, sweep_id in draining)
-        self.ignored &= self.lead.held
-        for sweep_id in sorted(self.lead.held - set(self.watches) - self.ignored):
+        for sweep_id in sorted(self.lead.held - set(self.watches)):
             doc = self.ledger.sweep(sweep_id)
             if doc is None or doc.get("status") != "running":
                 continue
-            watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"]))
-            if watch is None:
-                self.ignored.add(sweep_id)
-                continue
-            self.watches[sweep_id] = watch
+            self.watches[sweep_id] = watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"]))
             self._catch_up(watch)
 
     def _finish(self, sweep_id: str, draining: bool) -> None:
         """An ended sweep this evaluator leads: apply what is left of its stream, then let it go."""
         watch = self.watches.pop(sweep_id, None)
-        self.ignored.discard(sweep_id)
         if draining:
             doc = self.ledger.sweep(sweep_id)
             if watch is None and doc is not None:
                 watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"]))
-                if watch is not None:
-                    self._catch_up(watch)
+                self._catch_up(watch)
             if watch is not None:
                 self._drain(watch)
             self.client.srem(self.keys.draining, sweep_id)
         self.lead.release(sweep_id)
 
-    def _watch(self, sweep_id: str, spec: SweepSpec) -> Watch | None:
-        """A warm-started table for a sweep the evaluator judges (a metric, and a policy or a population)."""
+    def _watch(self, sweep_id: str, spec: SweepSpec) -> Watch:
+        """A warm-started table for a sweep the evaluator judges (a metric, and a policy or a population); a sweep
+        without either is watched too, only to compact its reports (so per-trial reads and the stream stay bounded)."""
         if spec.metric is None or (spec.early_termination.policy == "none" and spec.population is None):
-            return None
+            return Watch(sweep_id, spec, create_policy(spec), MetricTable(""), judged=False)
         watch = Watch(sweep_id, spec, create_policy(spec), MetricTable(spec.metric.name, spec.metric.goal))
         watch.population = create_population(spec.population, spec.metric.goal)
         self._warm(watch)
@@ -285,6 +281,8 @@ class Evaluator:
             if entry_id(rid) <= watch.last:
                 continue
             watch.last = entry_id(rid)
+            if not watch.judged:
+                continue
             report = decode_entry(rid, fields)
             interval = watch.table.add(report.trial, report.attempt, report.values)
             if interval is None or (evaluate_only is not None and rid not in evaluate_only):

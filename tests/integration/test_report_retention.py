@@ -142,3 +142,19 @@ def test_reports_acknowledged_before_compaction_existed_are_adopted_not_trimmed(
     assert r.xlen(stream) < 30  # trimmed ...
     assert [report.step for report in read_reports(r, keys, sweep_id)] == list(range(1, 31))  # ... and nothing lost
     assert int(r.get(keys.continues(sweep_id)) or 0) == 1  # only the pending report was evaluated again
+
+
+def test_a_sweep_without_a_policy_is_compacted_too(cluster: Cluster) -> None:
+    cluster.env["SWEEPQ_STREAM_TAIL_SECONDS"] = "0"
+    cluster.env["SWEEPQ_LEASE_SECONDS"] = "30"  # no retry on a loaded machine
+    cluster.scheduler()
+    cluster.worker(concurrency=2)
+    steps = 300
+    sweep = cluster.client.submit(long_curves(cluster, [1.0, 0.5], steps))  # early_termination: none
+    assert sweep.wait(timeout=60, progress=False)["status"] == "completed"
+    wait_until(lambda: stream_length(cluster, sweep.id) == 0, 30, "the ended sweep's stream compacted and trimmed")
+    r, keys = cluster.client.ledger.r, cluster.client.ledger.keys
+    assert [int(r.llen(keys.curve(sweep.id, n))) for n in (0, 1)] == [steps, steps]
+    assert sweep.decision_counts() == {"stop": 0, "continue": 0, "continue_listed": 0}  # compacted, not judged
+    got = {(m["trial"], m["step"]): m["values"]["score"] for m in sweep.metrics()}
+    assert got == pytest.approx(expected_reports(sweep, steps))

@@ -1,7 +1,8 @@
 """PBT versus random search versus ASHA on a real model at the same total epochs, over several seeds: an MLP
-(examples/pbt_digits.py: 64 hidden units, plain SGD with momentum, batch 32) on its "noisy" task, a 4-class
-make_classification problem with 10% flipped labels, where SGD's noise at a fixed learning rate costs accuracy and
-a learning rate that decays over training wins it back (on digits every method saturates near 97%: `--data digits`).
+(examples/pbt_digits.py: 64 hidden units, SGD with a sampled learning rate and momentum, batch 32) on its
+"noisy" task, a 4-class make_classification problem (20,000 points) with 10% flipped labels, where SGD's noise at
+a fixed learning rate costs accuracy and a learning rate that decays over training wins it back (on digits every
+method saturates near 97%: `--data digits`).
 
 Each method gets population x epochs epochs in all; its result is the trial with the best final validation
 accuracy (a stopped trial's last value counts), and that trial's accuracy on the held-out test split, which no

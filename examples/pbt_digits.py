@@ -1,7 +1,7 @@
 """An MLP on scikit-learn's digits, trained epoch by epoch from a checkpoint: the trial population-based training
 (PBT) needs (configs/digits-pbt.yaml).
 
-Each epoch is one `partial_fit` pass of plain SGD; after it the model and the epoch are pickled to
+Each epoch is one `partial_fit` pass of SGD with momentum; after it the model and the epoch are pickled to
 `checkpoint.pkl` in the trial's output directory (SWEEPQ_OUTPUT_DIR, written atomically) and the validation
 accuracy is reported with `step=epoch`. A trial started with `resume_from` (a PBT member that copied a better
 member's checkpoint) or retried after its worker was lost continues from the checkpoint's epoch with its own

@@ -39,6 +39,7 @@ log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
 REFRESH_SECONDS = 1.0
 WAIT_SECONDS = 0.05  # the longest an evaluator waits for reports before it looks for new sweeps again
+BATCH_SECONDS = 0.01  # reads of the streams are at least this far apart (adds at most this to a decision's lag)
 
 
 def entry_id(raw: str) -> tuple[int, int]:
@@ -79,7 +80,8 @@ class Evaluator:
         self._started = False
         # A new sweep is seen after at most this wait: its first decisions would otherwise lag by up to a poll.
         self._wait_s = min(settings.scheduler_poll_seconds, WAIT_SECONDS)
-        self._others: set[str] = set()  # sweeps another evaluator led at the last lease tick
+        self._others: set[str] = set()
+        self._polled = 0.0  # sweeps another evaluator led at the last lease tick
 
     def run(self, stop: threading.Event | None = None) -> None:
         import optuna
@@ -240,6 +242,10 @@ class Evaluator:
         """Read new entries of every watched stream, apply them, then acknowledge them."""
         by_key = {self.keys.metrics(s): s for s in self.watches}
         streams: Any = dict.fromkeys(by_key, ">")
+        pause = self._polled + BATCH_SECONDS - time.monotonic()
+        if pause > 0:  # a batch gathers a few ms of reports: per-batch costs (two round trips) are paid once for all
+            time.sleep(pause)
+        self._polled = time.monotonic()
         reply: Any = self.client.xreadgroup(GROUP, self.owner, streams, count=1000, block=max(block_ms, 1))
         for key, entries in reply or []:
             watch = self.watches.get(by_key.get(text(key), ""))

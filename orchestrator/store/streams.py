@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -263,13 +264,25 @@ def commit(
         fields = {_text(k): _text(v) for k, v in raw.items()}
         curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
         args += [_text(raw_id), compact_element(_text(raw_id), fields)]
-    stream_keys = [keys.metrics(sweep_id), keys.continues(sweep_id)]
+    script, stream_keys = _compact_script(client), [keys.metrics(sweep_id), keys.continues(sweep_id)]
     if writes is None:
-        return int(client.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args))
+        return int(script(keys=[*stream_keys, *curve_keys], args=args))
     pipe = client.pipeline(transaction=False)
     writes(pipe)
-    pipe.eval(_COMPACT, len(curve_keys) + 2, *stream_keys, *curve_keys, *args)
+    script(keys=[*stream_keys, *curve_keys], args=args, client=pipe)
     return int(pipe.execute()[-1])
+
+
+_SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()
+
+
+def _compact_script(client: redis.Redis) -> Any:
+    """The compaction script registered once per client: EVALSHA, not the script's text (and its hashing by Redis)
+    on every batch."""
+    script = _SCRIPTS.get(client)
+    if script is None:
+        script = _SCRIPTS[client] = client.register_script(_COMPACT)
+    return script
 
 
 def adopt(client: redis.Redis, keys: Keys, sweep_id: str, entries: Any) -> None:

@@ -39,6 +39,13 @@ def new_sweep_id(name: str) -> str:
     return f"{slug}-{uuid.uuid4().hex[:8]}"
 
 
+def decision_totals(stops: int, kept: int, counted: int) -> dict[str, int]:
+    """Stop and continue decisions in all, and `continue_listed`: the continues among the `kept` decisions (the
+    other `counted` continues were only counted, not stored)."""
+    listed = kept - stops
+    return {"stop": stops, "continue": listed + counted, "continue_listed": listed}
+
+
 class SweepClient:
     """Talks to the ledger in Redis; sweeps run once a scheduler and workers serve that Redis."""
 
@@ -154,9 +161,7 @@ class Sweep:
         """How many decisions were made: `stop` and `continue` in all, and `continue_listed`, those of the
         continues that decisions() lists (the others were only counted)."""
         docs = self.decisions()
-        listed = sum(1 for d in docs if not d["stop"])
-        stops = len(docs) - listed
-        return {"stop": stops, "continue": listed + self.continues_counted(), "continue_listed": listed}
+        return decision_totals(sum(1 for d in docs if d["stop"]), len(docs), self.continues_counted())
 
     def continues_counted(self) -> int:
         """How many continue decisions were only counted, not kept (SWEEPQ_KEEP_CONTINUE_DECISIONS keeps them)."""

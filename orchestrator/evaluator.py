@@ -80,8 +80,8 @@ class Evaluator:
         self._started = False
         # A new sweep is seen after at most this wait: its first decisions would otherwise lag by up to a poll.
         self._wait_s = min(settings.scheduler_poll_seconds, WAIT_SECONDS)
-        self._others: set[str] = set()
-        self._polled = 0.0  # sweeps another evaluator led at the last lease tick
+        self._others: set[str] = set()  # sweeps another evaluator led at the last lease tick
+        self._polled = 0.0  # when the streams were last read (see BATCH_SECONDS)
 
     def run(self, stop: threading.Event | None = None) -> None:
         import optuna
@@ -162,8 +162,8 @@ class Evaluator:
         """An ended sweep this evaluator leads: apply what is left of its stream, then let it go."""
         watch = self.watches.pop(sweep_id, None)
         if draining:
-            doc = self.ledger.sweep(sweep_id)
-            if watch is None and doc is not None:
+            doc = self.ledger.sweep(sweep_id) if watch is None else None
+            if doc is not None:
                 watch = self._watch(sweep_id, SweepSpec.model_validate(doc["spec"]))
                 self._catch_up(watch)
             if watch is not None:

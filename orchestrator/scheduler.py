@@ -156,11 +156,11 @@ class Scheduler:
         if kind == "sweep":
             if sweep_id not in self.sweeps:
                 self.client.sadd(self.ledger.keys.active, sweep_id)  # announced by an older version: share it out
-            if sweep_id in self.sweeps or self.lead.claim(sweep_id):
-                if sweep_id not in self.sweeps:
-                    log.info("scheduler %s leads sweep %s", self.owner, sweep_id)
-                self._load(sweep_id)
-                changed.setdefault(sweep_id, set())
+                if not self.lead.claim(sweep_id):
+                    return
+                log.info("scheduler %s leads sweep %s", self.owner, sweep_id)
+            self._load(sweep_id)
+            changed.setdefault(sweep_id, set())
             return
         rt = self.sweeps.get(sweep_id)
         if rt is None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.client import decision_totals
 from orchestrator.dashboard import downsample, figures, lineage
 from orchestrator.export import importances
 from orchestrator.ranking import RANKED, Ranking
@@ -160,8 +161,7 @@ class SweepData:
 
     def decision_totals(self) -> dict[str, int]:
         """Stop and continue decisions in all, and how many of the continues are kept (the rest only counted)."""
-        listed = self.decision_count - self.stop_count
-        return {"stop": self.stop_count, "continue": listed + self.continues_counted, "continue_listed": listed}
+        return decision_totals(self.stop_count, self.decision_count, self.continues_counted)
 
 
 def table_row(t: Mapping[str, Any], images: Sequence[str] = ()) -> dict[str, Any]:

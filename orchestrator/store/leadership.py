@@ -19,18 +19,7 @@ from typing import Any
 import redis
 
 from orchestrator.store.keys import Keys
-
-# KEYS: lease. ARGV: owner, lease ms. Extends the lease only for its owner (1), else 0.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
-
-# KEYS: lease. ARGV: owner. Deletes the lease only for its owner.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+from orchestrator.store.ledger import RELEASE, RENEW
 
 
 @dataclass(frozen=True)
@@ -56,8 +45,8 @@ class SweepLeadership:
         self.r, self.keys, self.role, self.owner = client, keys, role, owner
         self.ms = int(seconds * 1000)
         self.held: set[str] = set()
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(RENEW)
+        self._release = client.register_script(RELEASE)
 
     def tick(self, candidates: Iterable[str]) -> tuple[set[str], set[str]]:
         """Renew held leases, claim free sweeps up to the fair share, give back a surplus; (gained, lost).
@@ -70,10 +59,10 @@ class SweepLeadership:
         plan = share(len(sweeps), live, len(ours), [s for s in sweeps if holders[s] is None])
         held = set(ours) | set(self._claim_all(plan.claim))
         for sweep_id in sorted(ours, reverse=True)[: plan.give_back]:
-            self._release(keys=[self.keys.sweep_lead(sweep_id, self.role)], args=[self.owner])
+            self._give_back(sweep_id)
             held.discard(sweep_id)
         for sweep_id in self.held - set(sweeps):
-            self._release(keys=[self.keys.sweep_lead(sweep_id, self.role)], args=[self.owner])
+            self._give_back(sweep_id)
         gained, lost = held - self.held, self.held - held
         self.held = held
         return gained, lost
@@ -91,8 +80,11 @@ class SweepLeadership:
 
     def release(self, sweep_id: str) -> None:
         """Give one sweep back (it ended here, or is handed to a process with fewer)."""
-        self._release(keys=[self.keys.sweep_lead(sweep_id, self.role)], args=[self.owner])
+        self._give_back(sweep_id)
         self.held.discard(sweep_id)
+
+    def _give_back(self, sweep_id: str) -> None:
+        self._release(keys=[self.keys.sweep_lead(sweep_id, self.role)], args=[self.owner])
 
     def release_all(self) -> None:
         """Give every lease back and leave the registry (a clean shutdown hands the sweeps over at once)."""

@@ -69,8 +69,14 @@ return 2
 """
 
 # KEYS: lease. ARGV: owner, lease ms. Extends the lease only for its owner.
-_RENEW = """
+RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+# KEYS: lease. ARGV: owner. Deletes the lease only for its owner (one step: no other owner's lease is deleted).
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -123,7 +129,8 @@ class Ledger:
         self.keys = keys
         self._claim = client.register_script(_CLAIM)
         self._cas = client.register_script(_CAS)
-        self._renew = client.register_script(_RENEW)
+        self._renew = client.register_script(RENEW)
+        self._release = client.register_script(RELEASE)
         self._renew_trial = client.register_script(_RENEW_TRIAL)
         self._hmget_many = client.register_script(_HMGET_MANY)
 
@@ -288,9 +295,8 @@ class Ledger:
         return [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number), self.keys.sweep_inbox(sweep_id)], args
 
     def release(self, key: str, owner: str) -> None:
-        """Give a lock back if we hold it (a scheduler stopping cleanly frees its lock at once)."""
-        if self.r.get(key) == owner.encode():
-            self.r.delete(key)
+        """Give a lease back if `owner` holds it (a trial's worker lets it go at once when the trial ends)."""
+        self._release(keys=[key], args=[owner])
 
     def lease_holders(self, sweep_id: str, numbers: Sequence[int]) -> dict[int, bool]:
         """Whether each trial's lease still exists (a missing one means its worker is gone or done)."""

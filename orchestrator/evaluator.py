@@ -277,7 +277,8 @@ class Evaluator:
                 self.ledger.queue_stop(pipe, watch.sweep_id, number, attempt)
 
         commit(self.client, self.keys, watch.sweep_id, GROUP, entries, trim_to=trim_to, continues=watch.continues,
-               tail_s=self.settings.stream_tail_seconds, writes=writes if decided or stopping else None)
+               tail_s=self.settings.stream_tail_seconds, writes=writes if decided or stopping else None,
+               reload=self.ledger.load_scripts)
         watch.continues, watch.decided, watch.stopping = 0, {}, []
 
     def _apply(self, watch: Watch, entries: Any, evaluate_only: set[str] | None) -> None:

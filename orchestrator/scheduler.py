@@ -43,6 +43,7 @@ from orchestrator.scheduling import (
 from orchestrator.settings import Settings
 from orchestrator.spec import PythonTrial
 from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
+from orchestrator.store.inbox import Inboxes
 from orchestrator.store.keys import Keys
 from orchestrator.store.leadership import SweepLeadership
 from orchestrator.store.ledger import Ledger, text
@@ -71,6 +72,7 @@ class Scheduler:
         self._renewed = -math.inf
         self._last_full = 0.0
         self._reap_after = 0.0  # after an outage, no lease is reaped before workers could renew theirs
+        self.inboxes = Inboxes(self.client, self.ledger.keys)
 
     @property
     def app(self) -> Celery:
@@ -133,18 +135,8 @@ class Scheduler:
     def _drain_inbox(self) -> dict[str, set[int]]:
         """Take new-sweep announcements and the led sweeps' inbox messages (waiting briefly if there are none);
         returns the trials to re-read per sweep."""
-        keys = [self.ledger.keys.inbox, *(self.ledger.keys.sweep_inbox(s) for s in self.sweeps)]
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.lpop(key, 10_000)
-        messages: list[Any] = [m for batch in pipe.execute() for m in batch or ()]
-        if not messages:
-            first = self.client.blpop(keys, timeout=self.settings.scheduler_poll_seconds)
-            if first is None:
-                return {}
-            messages = [first[1], *(self.client.lpop(text(first[0]), 10_000) or [])]
         changed: dict[str, set[int]] = defaultdict(set)
-        for raw in messages:
+        for raw in self.inboxes.take(list(self.sweeps), self.settings.scheduler_poll_seconds):
             self._message(text(raw), changed)
         return changed
 
@@ -336,12 +328,13 @@ class Scheduler:
         queue = spec.resources.effective_queue
         with self.app.producer_or_acquire() as producer:
             for r in records:
-                kwargs = {"sweep": rt.sweep_id, "trial": r["number"], "attempt": r["attempt"], "params": r["params"],
-                          "name": spec.name}
+                kwargs = {"sweep": rt.sweep_id, "trial": r["number"], "attempt": r["attempt"]}
+                shown = {**kwargs, "params": r["params"], "name": spec.name}  # Flower shows kwargsrepr, not kwargs
                 self.app.send_task(
                     TRIAL_TASK, kwargs=kwargs, task_id=r["task_id"], queue=queue, producer=producer,
                     shadow=f"sweepq.trial {spec.name} #{r['number']}",
-                    argsrepr="()", kwargsrepr=json.dumps(kwargs)[:1024],  # what Flower shows; cheaper than saferepr
+                    argsrepr="()", kwargsrepr=json.dumps(shown)[:1024],  # cheaper than Celery's saferepr
+                    ignore_result=True,  # no result to wait for: no subscribe and unsubscribe per trial
                     **options,
                 )
 
@@ -369,16 +362,19 @@ class Scheduler:
         if any(rt.trials[n].get("status") == "running" for n in rt.in_flight):
             return  # a trial started after the snapshot was taken; the next step winds it down first
         log.info("sweep %s %s: %s", rt.sweep_id, c.status, c.reason)
-        self.ledger.update_sweep(rt.sweep_id, {"status": c.status, "reason": c.reason, "ended": time.time()})
+        # the final counts in the same write as the status: a client that sees "completed" sees every trial ended
+        fields = {"status": c.status, "reason": c.reason, "ended": time.time(), **self._progress(rt)}
+        self.ledger.update_sweep(rt.sweep_id, fields)
         rt.doc["status"] = c.status
-        self._publish_counts(rt)
         self.ledger.end_active(rt.sweep_id)
         self.lead.release(rt.sweep_id)
         self.sweeps.pop(rt.sweep_id, None)
 
     def _publish_counts(self, rt: SweepRuntime) -> None:
+        self.ledger.update_sweep(rt.sweep_id, self._progress(rt))
+
+    @staticmethod
+    def _progress(rt: SweepRuntime) -> dict[str, Any]:
+        """The sweep's counts by status and its best trial, as its document shows them."""
         best = rt.best()
-        self.ledger.update_sweep(
-            rt.sweep_id,
-            {"counts": rt.counts(), "best": None if best is None else {"number": best[0], "value": best[1]}},
-        )
+        return {"counts": rt.counts(), "best": None if best is None else {"number": best[0], "value": best[1]}}

@@ -270,14 +270,23 @@ def cancel_revoked_running(settings: Settings, handled: set[str]) -> None:
             log.info("%s #%s revoked while running: asked to stop", sweep, number)
 
 
+def summary(result: Mapping[str, Any]) -> str:
+    """The task's return value, one line for Flower's result column and Celery's log (the ledger holds the outcome;
+    a string because Celery formats every return value with its safe repr, which costs more for a dict)."""
+    if "dropped" in result:
+        return f"dropped: {result['dropped']}"
+    return f"{result['status']} {result['value']}"
+
+
 def register(app: Celery, settings: Settings) -> None:
     """Register sweepq.trial on the app and the revoke handler for it."""
 
     @app.task(name=TRIAL_TASK, bind=True, ignore_result=True, acks_late=True)  # type: ignore[untyped-decorator]
     def trial_task(self: Any, sweep: str, trial: int, attempt: int = 1, params: Any = None, name: str = "") -> Any:
-        """params and name are for Flower's eyes only: the worker reads both from the ledger."""
+        """params and name: older messages carried them for Flower (which shows kwargsrepr); the worker reads
+        both from the ledger."""
         queue = (self.request.delivery_info or {}).get("routing_key")  # the queue it came from (direct routing)
-        return run_trial(settings, self.request.id, self.request.hostname, sweep, trial, attempt, queue=queue)
+        return summary(run_trial(settings, self.request.id, self.request.hostname, sweep, trial, attempt, queue=queue))
 
     @signals.task_revoked.connect(weak=False, dispatch_uid=f"sweepq-revoked-{id(app)}")  # type: ignore[untyped-decorator]
     def _revoked(sender: Any = None, request: Any = None, **_: Any) -> None:

@@ -38,9 +38,9 @@ def dumps(value: Any) -> str:
     if kind is int or (kind is float and math.isfinite(value)):
         return repr(value)
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
+        return _encode(value)
     except ValueError:  # a non-finite float somewhere: rare, so only then walk the value
-        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False, default=_default)
+        return _encode(_finite(value))
 
 
 def _finite(value: Any) -> Any:
@@ -58,6 +58,11 @@ def _default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+# One encoder for every write: json.dumps with options builds a new encoder per call, which costs more than
+# encoding a report's few values (reports and ledger writes are the hot path).
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_default).encode
 
 
 # Fields whose non-finite floats must come back as floats, not as metric strings: a trial's parameters (a W&B grid
@@ -91,9 +96,9 @@ def untag_nonfinite(value: Any) -> Any:
 def dumps_exact(value: Any) -> str:
     """Strict JSON in which non-finite floats are tagged (see tag_nonfinite) rather than turned into strings."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
+        return _encode(value)
     except ValueError:
-        return json.dumps(tag_nonfinite(value), separators=(",", ":"), allow_nan=False, default=_default)
+        return _encode(tag_nonfinite(value))
 
 
 def loads_exact(text: str) -> Any:

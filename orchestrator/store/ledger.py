@@ -280,7 +280,12 @@ class Ledger:
         one script call, so an evaluator writes a batch's stops in the round trip that acknowledges the batch."""
         fields = {"stop_reason": "stopped", "stop_requested_at": time.time()}
         keys, args = self._cas_call(sweep_id, number, ["running", "queued"], fields, attempt, "S", True, ())
-        self._cas(keys=[*keys, self.keys.stop(sweep_id, number)], args=args, client=pipe)
+        all_keys = [*keys, self.keys.stop(sweep_id, number)]
+        pipe.evalsha(self._cas.sha, len(all_keys), *all_keys, *args)  # the caller loads it if lost: load_scripts()
+
+    def load_scripts(self) -> None:
+        """Load the scripts queued on pipelines by EVALSHA (queue_stop) into a server that lost them (restarted)."""
+        self.r.script_load(self._cas.script)
 
     def _cas_call(
         self, sweep_id: str, number: int, expect: Iterable[str], fields: Mapping[str, Any], attempt: int | None,

@@ -41,26 +41,21 @@ class Report:
 # trial's running attempt (and the lease's owner) writes; a lease that ran out while Redis was away is taken again by
 # that attempt. Each report carries the attempt's sequence number, so one re-sent after a timeout lands once.
 # Returns {code, stop reason or ''}: code 1 = written, 2 = duplicate (already written), 0 = lost (not the owner).
+# One HMGET and one HSET rather than a call per field: each call from a script costs about as much as the command.
 _REPORT = """
-if redis.call('HGET', KEYS[2], 'status') ~= '"running"' or redis.call('HGET', KEYS[2], 'attempt') ~= ARGV[4] then
-  return {0, ''}
-end
+local cur = redis.call('HMGET', KEYS[2], 'status', 'attempt', 'report_seq')
+if cur[1] ~= '"running"' or cur[2] ~= ARGV[4] then return {0, ''} end
 local holder = redis.call('GET', KEYS[3])
 if holder and holder ~= ARGV[3] then return {0, ''} end
 local stop = redis.call('GET', KEYS[4]) or ''
-local attempt, seq = tonumber(ARGV[4]), tonumber(ARGV[5])
-local seen = redis.call('HGET', KEYS[2], 'report_seq')
-if seen then
-  local t = cjson.decode(seen)
-  if t[1] == attempt and t[2] >= seq then return {2, stop} end
+if cur[3] then
+  local a, s = string.match(cur[3], '^%[(%d+),(%d+)%]$')
+  if tonumber(a) == tonumber(ARGV[4]) and tonumber(s) >= tonumber(ARGV[5]) then return {2, stop} end
 end
 if holder then redis.call('PEXPIRE', KEYS[3], ARGV[2]) else redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2]) end
 local n = tonumber(ARGV[6])
-local entry = {}
-for i = 7, 6 + 2 * n do entry[#entry + 1] = ARGV[i] end
-redis.call('XADD', KEYS[1], '*', unpack(entry))
-for i = 7 + 2 * n, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[2], 'report_seq', '[' .. ARGV[4] .. ',' .. ARGV[5] .. ']')
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 7, 6 + 2 * n))
+redis.call('HSET', KEYS[2], 'report_seq', '[' .. ARGV[4] .. ',' .. ARGV[5] .. ']', unpack(ARGV, 7 + 2 * n))
 return {1, stop}
 """
 
@@ -85,6 +80,7 @@ class ReportWriter:
         self.client, self.keys, self.sweep_id = client, keys, sweep_id
         self.lease_ms, self.owner = int(lease_s * 1000), owner
         self._conn: Any = None
+        self._keys: tuple[int, list[str]] | None = None  # (trial, its four keys): a writer serves one trial
 
     def _eval(self, keys: list[str], args: list[Any], fresh: bool = False) -> Any:
         try:
@@ -122,10 +118,14 @@ class ReportWriter:
         args: list[Any] = [0, self.lease_ms, self.owner, dumps(report.attempt), seq, len(entry) // 2, *entry]
         for k, v in encode_fields(trial_fields).items():
             args += [k, v]
-        n, k = report.trial, self.keys
-        keys = [k.metrics(self.sweep_id), k.trial(self.sweep_id, n), k.lease(self.sweep_id, n), k.stop(self.sweep_id, n)]
-        code, stop = self._eval(keys, args)
+        code, stop = self._eval(self._trial_keys(report.trial), args)
         return int(code), (_text(stop) or None)
+
+    def _trial_keys(self, n: int) -> list[str]:
+        if self._keys is None or self._keys[0] != n:
+            k, sweep = self.keys, self.sweep_id
+            self._keys = (n, [k.metrics(sweep), k.trial(sweep, n), k.lease(sweep, n), k.stop(sweep, n)])
+        return self._keys[1]
 
 
 def decode_entry(entry_id: bytes | str, fields: Mapping[Any, Any]) -> Report:
@@ -251,26 +251,36 @@ return acked
 
 def commit(
     client: redis.Redis, keys: Keys, sweep_id: str, group: str, entries: Any, *, trim_to: str, continues: int = 0,
-    tail_s: float = 0.0, writes: Callable[[Any], None] | None = None,
+    tail_s: float = 0.0, writes: Callable[[Any], None] | None = None, reload: Callable[[], None] | None = None,
 ) -> int:
     """Acknowledge applied stream entries, compact them into their trials' curves, count the batch's continue
     decisions and trim the stream below `trim_to` (keeping the last `tail_s` seconds): one script call (one round
     trip) per batch, after the batch's own `writes` (its decisions and stops) queued on the same pipeline, so they
-    land before the entries are acknowledged. Returns how many entries were acknowledged now (0 when a batch had
-    been committed before)."""
+    land before the entries are acknowledged; `reload` loads the scripts those writes call by EVALSHA, after a
+    server lost them. Returns how many entries were acknowledged now (0 when a batch had been committed before)."""
     curve_keys: list[str] = []
     args: list[Any] = [group, trim_to, continues, int(tail_s * 1000)]
     for raw_id, raw in entries:
         fields = {_text(k): _text(v) for k, v in raw.items()}
         curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
         args += [_text(raw_id), compact_element(_text(raw_id), fields)]
-    script, stream_keys = _compact_script(client), [keys.metrics(sweep_id), keys.continues(sweep_id)]
+    script, all_keys = _compact_script(client), [keys.metrics(sweep_id), keys.continues(sweep_id), *curve_keys]
     if writes is None:
-        return int(script(keys=[*stream_keys, *curve_keys], args=args))
-    pipe = client.pipeline(transaction=False)
-    writes(pipe)
-    script(keys=[*stream_keys, *curve_keys], args=args, client=pipe)
-    return int(pipe.execute()[-1])
+        return int(script(keys=all_keys, args=args))
+
+    def send() -> int:  # by EVALSHA on the pipeline: a registered script there costs a SCRIPT EXISTS per batch
+        pipe = client.pipeline(transaction=False)
+        writes(pipe)
+        pipe.evalsha(script.sha, len(all_keys), *all_keys, *args)
+        return int(pipe.execute()[-1])
+
+    try:
+        return send()
+    except redis.exceptions.NoScriptError:  # a restarted or flushed server: load, send again (each write is idempotent)
+        client.script_load(_COMPACT)
+        if reload is not None:
+            reload()
+        return send()
 
 
 _SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()

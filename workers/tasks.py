@@ -24,7 +24,7 @@ from celery import Celery, signals
 from orchestrator.settings import Settings
 from orchestrator.spec import CommandTrial, SweepSpec
 from orchestrator.store.codec import metric_json
-from orchestrator.store.connection import TRANSIENT, Outage, redis_client, retry_redis
+from orchestrator.store.connection import TRANSIENT, HeldConnection, Outage, redis_client, retry_redis
 from orchestrator.store.keys import Keys
 from orchestrator.store.ledger import Ledger
 from workers.app import TRIAL_TASK, gpu_slots
@@ -45,6 +45,7 @@ class WorkerState:
     pid: int = field(default_factory=os.getpid)
     client: redis.Redis = field(init=False)
     ledger: Ledger = field(init=False)
+    hot: Ledger = field(init=False)  # a trial's claim and outcome, on a held connection (run_trial's thread only)
     specs: dict[str, SweepSpec] = field(default_factory=dict)
     heartbeat: Heartbeat | None = None
     artifacts: Path = field(init=False)
@@ -52,6 +53,7 @@ class WorkerState:
     def __post_init__(self) -> None:
         self.client = redis_client(self.settings)
         self.ledger = Ledger(self.client, Keys(self.settings.key_prefix))
+        self.hot = Ledger(self.client, self.ledger.keys, held=HeldConnection(self.client))
         self.artifacts = Path(self.settings.artifact_root).resolve()
 
     def spec(self, sweep_id: str) -> SweepSpec | None:
@@ -128,7 +130,7 @@ def run_trial(
     if attempt > 1:
         _end_earlier_attempt(w, sweep, trial, host)
     claimed = retry_redis(  # idempotent for this owner: a claim whose reply was lost is returned again
-        lambda: w.ledger.claim(sweep, trial, attempt, owner, settings.lease_seconds, running),
+        lambda: w.hot.claim(sweep, trial, attempt, owner, settings.lease_seconds, running),
         _outage, time.monotonic() + settings.lease_seconds,
     )
     if isinstance(claimed, int):
@@ -215,7 +217,7 @@ def _finish(w: WorkerState, ctx: TrialContext, outcome: Outcome) -> None:
     def write() -> bool:  # reports an outage may have taken are re-sent first (see reporting.REPLAY_SECONDS)
         try:
             ctx.reporter.replay()
-            return w.ledger.transition(
+            return w.hot.transition(
                 ctx.sweep_id, ctx.number, ["running"], fields, attempt=ctx.attempt, drop_lease=True, tell=tell
             )
         except TRANSIENT:

@@ -7,7 +7,7 @@ import random
 import ssl
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -77,6 +77,46 @@ def redis_client(settings: Settings, *, timeout_cap: float | None = None, retrie
         **socket_options(settings, timeout_cap),
         **(ssl_options(settings) or {}),
     )
+
+
+class HeldConnection:
+    """Script calls (EVALSHA) on one connection held between calls, for one thread's hot path (a trial's reports,
+    a worker's claim and outcome); not thread-safe.
+
+    redis-py's per-command path (pool checkout, response callbacks, retry wrapper) costs more CPU than a short
+    script. A script the server lacks (restarted, flushed) is loaded once; a connection that broke (an idle one
+    the server dropped) is replaced once at once, and a second failure is raised for the caller to ride out.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._conn: Any = None
+
+    def evalsha(self, sha: str, script: str, keys: Sequence[str], args: Sequence[Any], fresh: bool = False) -> Any:
+        try:
+            if self._conn is None:
+                self._conn = self.client.connection_pool.get_connection()
+            self._conn.send_command("EVALSHA", sha, len(keys), *keys, *args)
+            return self._conn.read_response()
+        except redis.exceptions.NoScriptError:
+            self.client.script_load(script)
+            return self.evalsha(sha, script, keys, args, fresh)
+        except _BROKEN:
+            self.close(broken=True)
+            if fresh:
+                raise
+            return self.evalsha(sha, script, keys, args, fresh=True)
+
+    def close(self, broken: bool = False) -> None:
+        """Give the held connection back to the pool (disconnected first if it failed)."""
+        if self._conn is not None:
+            if broken:
+                self._conn.disconnect()
+            self.client.connection_pool.release(self._conn)
+            self._conn = None
+
+
+_BROKEN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
 class Outage:

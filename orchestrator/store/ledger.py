@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from orchestrator.store.codec import EXACT_FIELDS, decode_fields, dumps, encode_fields, loads_exact
+from orchestrator.store.connection import HeldConnection
 from orchestrator.store.keys import Keys
 
 # KEYS: trial, lease. ARGV: attempt (JSON), owner, lease ms, then field/value pairs to set. Returns the params.
@@ -124,9 +125,11 @@ def _decode_record(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
 class Ledger:
     """Reads and writes sweeps and trials; every value is JSON, every key comes from Keys."""
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, held: HeldConnection | None = None) -> None:
+        """`held`: claims and transitions go over this held connection (a worker's hot path, one thread)."""
         self.r = client
         self.keys = keys
+        self.held = held
         self._claim = client.register_script(_CLAIM)
         self._cas = client.register_script(_CAS)
         self._renew = client.register_script(RENEW)
@@ -235,7 +238,7 @@ class Ledger:
         for k, v in encode_fields(fields).items():
             args += [k, v]
         keys = [self.keys.trial(sweep_id, number), self.keys.lease(sweep_id, number)]
-        result = self._claim(keys=keys, args=args)
+        result = self._call(self._claim, keys, args)
         if isinstance(result, int):
             return result
         params: dict[str, Any] = loads_exact(text(result[0]))
@@ -273,7 +276,12 @@ class Ledger:
         """
         flags = ("L" if only_without_lease else "") + ("D" if drop_lease else "")
         keys, args = self._cas_call(sweep_id, number, expect, fields, attempt, flags, notify, tell)
-        return bool(self._cas(keys=keys, args=args))
+        return bool(self._call(self._cas, keys, args))
+
+    def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        if self.held is not None:
+            return self.held.evalsha(script.sha, script.script, keys, args)
+        return script(keys=keys, args=args)
 
     def queue_stop(self, pipe: Any, sweep_id: str, number: int, attempt: int) -> None:
         """Queue on `pipe` a policy stop of one running (or queued) attempt: its status fields and its stop flag in

@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from orchestrator.store.codec import dumps, encode_fields, metric_json
+from orchestrator.store.connection import HeldConnection
 from orchestrator.store.keys import Keys
 
 
@@ -62,16 +63,13 @@ return {1, stop}
 
 _REPORT_SHA = hashlib.sha1(_REPORT.encode()).hexdigest()
 WRITTEN, DUPLICATE, LOST = 1, 2, 0
-_BROKEN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
 class ReportWriter:
-    """Appends reports of one trial attempt; one EVALSHA per report (see _REPORT) on a connection it holds.
-
-    Sending on a held connection skips redis-py's per-command machinery, which costs more CPU than the command
-    itself. A connection that broke is replaced once at once (an idle connection the server dropped); a second
-    failure is raised, and the caller rides out the outage (the write is idempotent by its sequence number).
-    The stream has no cap: it is trimmed only past what the evaluator compacted.
+    """Appends reports of one trial attempt; one EVALSHA per report (see _REPORT) on a connection it holds
+    (HeldConnection: redis-py's per-command machinery costs more CPU than the command itself). A failure is raised,
+    and the caller rides out the outage (the write is idempotent by its sequence number). The stream has no cap:
+    it is trimmed only past what the evaluator compacted.
     """
 
     def __init__(
@@ -79,31 +77,12 @@ class ReportWriter:
     ) -> None:
         self.client, self.keys, self.sweep_id = client, keys, sweep_id
         self.lease_ms, self.owner = int(lease_s * 1000), owner
-        self._conn: Any = None
+        self._held = HeldConnection(client)
         self._keys: tuple[int, list[str]] | None = None  # (trial, its four keys): a writer serves one trial
 
-    def _eval(self, keys: list[str], args: list[Any], fresh: bool = False) -> Any:
-        try:
-            if self._conn is None:
-                self._conn = self.client.connection_pool.get_connection()
-            self._conn.send_command("EVALSHA", _REPORT_SHA, len(keys), *keys, *args)
-            return self._conn.read_response()
-        except redis.exceptions.NoScriptError:
-            self.client.script_load(_REPORT)  # a fresh, restarted or flushed server: load once, then as before
-            return self._eval(keys, args, fresh)
-        except _BROKEN:
-            self.close(broken=True)
-            if fresh:
-                raise
-            return self._eval(keys, args, fresh=True)
-
-    def close(self, broken: bool = False) -> None:
-        """Give the held connection back to the pool (disconnected first if it failed)."""
-        if self._conn is not None:
-            if broken:
-                self._conn.disconnect()
-            self.client.connection_pool.release(self._conn)
-            self._conn = None
+    def close(self) -> None:
+        """Give the held connection back to the pool."""
+        self._held.close()
 
     def append(self, report: Report, trial_fields: Mapping[str, Any], seq: int) -> tuple[int, str | None]:
         """Append report number `seq` of its attempt, update the trial record and lease.
@@ -118,7 +97,7 @@ class ReportWriter:
         args: list[Any] = [0, self.lease_ms, self.owner, dumps(report.attempt), seq, len(entry) // 2, *entry]
         for k, v in encode_fields(trial_fields).items():
             args += [k, v]
-        code, stop = self._eval(self._trial_keys(report.trial), args)
+        code, stop = self._held.evalsha(_REPORT_SHA, _REPORT, self._trial_keys(report.trial), args)
         return int(code), (_text(stop) or None)
 
     def _trial_keys(self, n: int) -> list[str]:

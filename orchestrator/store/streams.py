@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -228,6 +227,9 @@ return acked
 """
 
 
+_COMPACT_SHA = hashlib.sha1(_COMPACT.encode()).hexdigest()
+
+
 def commit(
     client: redis.Redis, keys: Keys, sweep_id: str, group: str, entries: Any, *, trim_to: str, continues: int = 0,
     tail_s: float = 0.0, writes: Callable[[Any], None] | None = None, reload: Callable[[], None] | None = None,
@@ -243,14 +245,13 @@ def commit(
         fields = {_text(k): _text(v) for k, v in raw.items()}
         curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
         args += [_text(raw_id), compact_element(_text(raw_id), fields)]
-    script, all_keys = _compact_script(client), [keys.metrics(sweep_id), keys.continues(sweep_id), *curve_keys]
-    if writes is None:
-        return int(script(keys=all_keys, args=args))
+    all_keys = [keys.metrics(sweep_id), keys.continues(sweep_id), *curve_keys]
 
     def send() -> int:  # by EVALSHA on the pipeline: a registered script there costs a SCRIPT EXISTS per batch
         pipe = client.pipeline(transaction=False)
-        writes(pipe)
-        pipe.evalsha(script.sha, len(all_keys), *all_keys, *args)
+        if writes is not None:
+            writes(pipe)
+        pipe.evalsha(_COMPACT_SHA, len(all_keys), *all_keys, *args)
         return int(pipe.execute()[-1])
 
     try:
@@ -260,18 +261,6 @@ def commit(
         if reload is not None:
             reload()
         return send()
-
-
-_SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()
-
-
-def _compact_script(client: redis.Redis) -> Any:
-    """The compaction script registered once per client: EVALSHA, not the script's text (and its hashing by Redis)
-    on every batch."""
-    script = _SCRIPTS.get(client)
-    if script is None:
-        script = _SCRIPTS[client] = client.register_script(_COMPACT)
-    return script
 
 
 def adopt(client: redis.Redis, keys: Keys, sweep_id: str, entries: Any) -> None:

@@ -49,3 +49,18 @@ def test_a_commit_after_the_server_lost_its_scripts_writes_the_batch_once(ledger
     assert (ledger.trial(sweep, 0) or {}).get("stop_reason") == "stopped"
     assert r.hget(keys.decisions(sweep), "0:3") is not None
     assert r.xpending(keys.metrics(sweep), GROUP)["pending"] == 0
+
+
+def test_a_commit_without_writes_after_the_server_lost_its_scripts_compacts_the_batch(ledger: Ledger) -> None:
+    r, keys, sweep = ledger.r, ledger.keys, "s"
+    ledger.create_trials(sweep, [{"number": 0, "attempt": 1, "status": "running", "params": {}}], 1)
+    r.xgroup_create(keys.metrics(sweep), GROUP, id="0", mkstream=True)
+    writer = ReportWriter(r, keys, sweep, lease_s=30, owner="w")
+    assert writer.append(Report("", 0, 1, 1, {"score": 0.1}, time.time()), {"reports": 1}, 1)[0] == 1
+    writer.close()
+    entries: Any = r.xreadgroup(GROUP, "me", {keys.metrics(sweep): ">"})[0][1]
+    r.script_flush()
+    assert commit(r, keys, sweep, GROUP, entries, trim_to="0-0", continues=1) == 1
+    assert len(curve_entries(r, keys, sweep, [0])) == 1
+    assert int(r.get(keys.continues(sweep)) or 0) == 1
+    assert r.xpending(keys.metrics(sweep), GROUP)["pending"] == 0

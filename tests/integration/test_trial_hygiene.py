@@ -185,10 +185,11 @@ def test_a_worker_shut_down_under_a_trial_leaves_no_process_behind(cluster: Clus
     sweep = cluster.client.submit(spawner_spec(cluster, "silent"))
     pids = leftover_pids(cluster, sweep.id)
     worker.send_signal(sig)  # a cold shutdown (SIGQUIT) or Ctrl-C (SIGINT): the pool process is terminated
-    if sig == signal.SIGINT:
-        time.sleep(0.5)
-        worker.send_signal(sig)  # a second Ctrl-C: do not wait for the running trial
-    worker.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while sig == signal.SIGINT and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)  # Ctrl-C again, as a user would until it stops: a loaded machine may take the second press
+        worker.send_signal(sig)  # as a repeat of the first (Celery then asks for one more)
+    worker.wait(timeout=max(deadline - time.monotonic(), 1))
     assert_all_gone(pids, within=2)
 
 

@@ -33,7 +33,17 @@ from orchestrator.store.connection import OUTAGE_ERRORS, Outage, redis_client
 from orchestrator.store.keys import Keys
 from orchestrator.store.leadership import SweepLeadership
 from orchestrator.store.ledger import Ledger, text
-from orchestrator.store.streams import Report, adopt, after, commit, curve_entries, decode_entry, merged, read_reports
+from orchestrator.store.streams import (
+    Report,
+    adopt,
+    after,
+    commit,
+    curve_entries,
+    decode_entry,
+    merged,
+    read_reports,
+    text_entries,
+)
 
 log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
@@ -251,19 +261,20 @@ class Evaluator:
             watch = self.watches.get(by_key.get(text(key), ""))
             if watch is None or not entries:
                 continue
+            entries = text_entries(entries)
             self._apply(watch, entries, evaluate_only=None)
-            self._commit(watch, entries, trim_to=after(text(entries[-1][0])))
+            self._commit(watch, entries, trim_to=after(entries[-1][0]))
 
     def _drain(self, watch: Watch) -> None:
         """Apply and acknowledge whatever is left unread in a sweep's stream."""
         key = self.keys.metrics(watch.sweep_id)
         while True:
             reply: Any = self.client.xreadgroup(GROUP, self.owner, {key: ">"}, count=1000)
-            entries = reply[0][1] if reply else []
+            entries = text_entries(reply[0][1]) if reply else []
             if not entries:
                 return
             self._apply(watch, entries, evaluate_only=None)
-            self._commit(watch, entries, trim_to=after(text(entries[-1][0])))
+            self._commit(watch, entries, trim_to=after(entries[-1][0]))
 
     def _commit(self, watch: Watch, entries: Any, trim_to: str) -> None:
         """Write the batch's decisions and stops, then acknowledge its entries, compact them into their curves,
@@ -285,9 +296,10 @@ class Evaluator:
         """Add entries to the table; evaluate each new interval (all, or only the ids in `evaluate_only`)."""
         for raw_id, fields in entries:
             rid = text(raw_id)
-            if entry_id(rid) <= watch.last:
+            eid = entry_id(rid)
+            if eid <= watch.last:
                 continue
-            watch.last = entry_id(rid)
+            watch.last = eid
             if not watch.judged:
                 continue
             report = decode_entry(rid, fields)

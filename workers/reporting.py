@@ -72,7 +72,7 @@ class Reporter:
     interrupted: bool = False  # the heartbeat interrupted the trial function (see interrupt())
     renewed_at: float = field(default_factory=time.monotonic)  # last time Redis confirmed the lease
     _seq: int = 0
-    _recent: deque[tuple[float, Report, dict[str, Any], int]] = field(default_factory=lambda: deque(maxlen=RECENT_REPORTS))
+    _recent: deque[tuple[float, bytes]] = field(default_factory=lambda: deque(maxlen=RECENT_REPORTS))  # packed
     _outage_since: float | None = None  # monotonic time of the first failed call of an outage not yet replayed
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _writer: ReportWriter | None = None
@@ -117,26 +117,27 @@ class Reporter:
                 if self.best is not None:
                     fields["best"] = self.best
             step = step if step is not None else max(len(self.history), 1)
-            report = Report("", self.number, self.attempt, step, dict(values), time.time())
+            assert self._writer is not None
             self._seq += 1
-            return self._deliver(report, fields, self._seq)
+            packed = self._writer.pack(Report("", self.number, self.attempt, step, dict(values), time.time()), fields,
+                                       self._seq)
+            return self._deliver(packed)
 
-    def _deliver(self, report: Report, fields: Mapping[str, Any], seq: int) -> str | None:
-        """Write one report through an outage (the same sequence number each try, so it lands once)."""
+    def _deliver(self, packed: bytes) -> str | None:
+        """Write one packed report, through an outage if need be (the same bytes each try, so it lands once)."""
         writer, outage = self._writer, self._outage
         assert writer is not None and outage is not None
         if self.lost is not None:
             return LOST_REASON
-        def deliver() -> tuple[int, str | None]:
-            try:
-                self._replay_after_outage(writer)
-                return writer.append(report, fields, seq)
-            except TRANSIENT:
-                self.suspect_outage()
-                raise
-
         try:
-            code, stop = retry_redis(deliver, outage, self.lease_deadline, lambda: self.lost is not None)
+            if self._outage_since is None:
+                try:  # the usual case: one round trip, none of the outage machinery
+                    code, stop = writer.send(packed)
+                except TRANSIENT:
+                    self.suspect_outage()
+                    code, stop = self._resend(writer, outage, packed)
+            else:
+                code, stop = self._resend(writer, outage, packed)
         except TRANSIENT as exc:
             self.lose(f"Redis unreachable until the lease ran out ({exc})")
             return LOST_REASON
@@ -144,8 +145,20 @@ class Reporter:
             self.lose("the trial was reaped or retried: this attempt no longer owns it")
             return LOST_REASON
         self.renewed_at = time.monotonic()
-        self._recent.append((self.renewed_at, report, dict(fields), seq))
+        self._recent.append((self.renewed_at, packed))
         return stop
+
+    def _resend(self, writer: ReportWriter, outage: Outage, packed: bytes) -> tuple[int, str | None]:
+        """Through an outage, until the lease would run out: the recent reports again, then this one."""
+        def deliver() -> tuple[int, str | None]:
+            try:
+                self._replay_after_outage(writer)
+                return writer.send(packed)
+            except TRANSIENT:
+                self.suspect_outage()
+                raise
+
+        return retry_redis(deliver, outage, self.lease_deadline, lambda: self.lost is not None)
 
     def suspect_outage(self) -> None:
         """A call to Redis failed: reports acknowledged just before may be gone if Redis restarted."""
@@ -157,9 +170,9 @@ class Reporter:
         since = self._outage_since
         if since is None:
             return
-        for delivered, report, fields, seq in list(self._recent):
+        for delivered, packed in list(self._recent):
             if delivered >= since - REPLAY_SECONDS:
-                writer.append(report, fields, seq)
+                writer.send(packed)
         self._outage_since = None
 
     def replay(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import redis
 
 from orchestrator.store.codec import dumps, encode_fields, metric_json
-from orchestrator.store.connection import HeldConnection
+from orchestrator.store.connection import HeldConnection, pack
 from orchestrator.store.keys import Keys
 
 
@@ -88,15 +88,23 @@ class ReportWriter:
 
         Returns (WRITTEN | DUPLICATE | LOST, the stop reason if one was requested).
         """
-        entry = [
-            "trial", str(report.trial), "attempt", str(report.attempt), "step", str(report.step),
-            "values", dumps({k: metric_json(float(v)) for k, v in report.values.items()}), "t", repr(report.time),
-            "seq", str(seq),
+        return self.send(self.pack(report, trial_fields, seq))
+
+    def pack(self, report: Report, trial_fields: Mapping[str, Any], seq: int) -> bytes:
+        """The report's script call, packed: a re-send after an outage sends the same bytes (it lands once)."""
+        values = dumps({k: metric_json(float(v)) for k, v in report.values.items()})
+        args: list[Any] = [
+            "EVALSHA", _REPORT_SHA, 4, *self._trial_keys(report.trial), 0, self.lease_ms, self.owner,
+            dumps(report.attempt), seq, 6, "trial", report.trial, "attempt", report.attempt, "step", report.step,
+            "values", values, "t", repr(report.time), "seq", seq,
         ]
-        args: list[Any] = [0, self.lease_ms, self.owner, dumps(report.attempt), seq, len(entry) // 2, *entry]
         for k, v in encode_fields(trial_fields).items():
             args += [k, v]
-        code, stop = self._held.evalsha(_REPORT_SHA, _REPORT, self._trial_keys(report.trial), args)
+        return pack(*args)
+
+    def send(self, packed: bytes) -> tuple[int, str | None]:
+        """Send a packed report (see pack): (WRITTEN | DUPLICATE | LOST, the stop reason if one was requested)."""
+        code, stop = self._held.call(packed, _REPORT)
         return int(code), (_text(stop) or None)
 
     def _trial_keys(self, n: int) -> list[str]:
@@ -106,9 +114,24 @@ class ReportWriter:
         return self._keys[1]
 
 
+def text_entries(entries: Any) -> list[tuple[str, dict[str, str]]]:
+    """Stream entries as Redis returns them (bytes) as text, once for every reader of a batch."""
+    try:
+        return [(i.decode(), {k.decode(): v.decode() for k, v in f.items()}) for i, f in entries]
+    except AttributeError:  # already text (a client that decodes its replies)
+        return [(_text(i), text_fields(f)) for i, f in entries]
+
+
+def text_fields(fields: Mapping[Any, Any]) -> dict[str, str]:
+    """An entry's fields as text; fields already decoded (see text_entries: str names) are returned as they are."""
+    if isinstance(fields, dict) and type(next(iter(fields), "")) is str:
+        return fields
+    return {_text(k): _text(v) for k, v in fields.items()}
+
+
 def decode_entry(entry_id: bytes | str, fields: Mapping[Any, Any]) -> Report:
-    """A raw stream entry as a Report."""
-    f = {_text(k): _text(v) for k, v in fields.items()}
+    """A stream entry (raw or text) as a Report."""
+    f = text_fields(fields)
     return Report(
         entry_id=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
         trial=int(f["trial"]),
@@ -242,9 +265,9 @@ def commit(
     curve_keys: list[str] = []
     args: list[Any] = [group, trim_to, continues, int(tail_s * 1000)]
     for raw_id, raw in entries:
-        fields = {_text(k): _text(v) for k, v in raw.items()}
+        fields, rid = text_fields(raw), _text(raw_id)
         curve_keys.append(keys.curve(sweep_id, int(fields["trial"])))
-        args += [_text(raw_id), compact_element(_text(raw_id), fields)]
+        args += [rid, compact_element(rid, fields)]
     all_keys = [keys.metrics(sweep_id), keys.continues(sweep_id), *curve_keys]
 
     def send() -> int:  # by EVALSHA on the pipeline: a registered script there costs a SCRIPT EXISTS per batch
@@ -268,7 +291,7 @@ def adopt(client: redis.Redis, keys: Keys, sweep_id: str, entries: Any) -> None:
     evaluated), so trimming it loses none of them: one pipelined round trip, once, on an evaluator's rebuild."""
     pipe = client.pipeline(transaction=False)
     for raw_id, raw in entries:
-        fields = {_text(k): _text(v) for k, v in raw.items()}
+        fields = text_fields(raw)
         pipe.rpush(keys.curve(sweep_id, int(fields["trial"])), compact_element(_text(raw_id), fields))
     pipe.execute()
 

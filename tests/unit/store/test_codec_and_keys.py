@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from orchestrator.ranking import Ranking
 from orchestrator.runtime import best_of, sampler_value
 from orchestrator.settings import Settings
@@ -71,3 +73,13 @@ def test_parameters_keep_non_finite_values_exactly_while_metrics_become_strings(
     assert math.isnan(back["params"]["x"]) and back["params"]["y"] == [float("-inf"), 1.5]
     assert back["params"]["s"] == "nan"  # a string parameter stays a string
     assert back["best"] == "inf"  # metrics keep the documented string form that metric_float reads
+
+
+def test_commands_pack_in_the_redis_protocol_with_or_without_hiredis(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestrator.store import connection
+
+    args = ("EVALSHA", "ab", 2, "k1", "clé", 0, b"x\r\ny")
+    expected = b"*7\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n2\r\n$2\r\nk1\r\n$4\r\ncl\xc3\xa9\r\n$1\r\n0\r\n$4\r\nx\r\ny\r\n"
+    assert connection.pack(*args) == expected
+    monkeypatch.setattr(connection, "_hiredis_pack", None)
+    assert connection.pack(*args) == expected

@@ -4,7 +4,16 @@ into one oldest-first list with each entry once (no Redis here: the integration 
 from __future__ import annotations
 
 from orchestrator.store.keys import Keys
-from orchestrator.store.streams import after, compact_element, decode_entry, entry_key, expand_element, merged
+from orchestrator.store.streams import (
+    after,
+    compact_element,
+    decode_entry,
+    entry_key,
+    expand_element,
+    merged,
+    text_entries,
+    text_fields,
+)
 
 
 def entry(trial: int, step: int, value: float, seq: int | None = None) -> dict[str, str]:
@@ -40,3 +49,12 @@ def test_curve_and_counter_keys_belong_to_their_sweep() -> None:
     assert keys.continues("s1") == "p:sweep:s1:continues"
     for key in (keys.curve("s1", 3), keys.continues("s1")):
         assert key.startswith(keys.sweep_pattern("s1").rstrip("*"))  # deleted with the sweep
+
+
+def test_entries_decoded_once_read_the_same_as_raw_ones() -> None:
+    raw = [(b"5-1", {k.encode(): v.encode() for k, v in entry(3, 2, 0.25, seq=2).items()})]
+    decoded = text_entries(raw)
+    assert decoded == [("5-1", entry(3, 2, 0.25, seq=2))]
+    assert decode_entry(*decoded[0]) == decode_entry(*raw[0])
+    assert text_fields(decoded[0][1]) is decoded[0][1]  # already text: not copied again
+    assert text_entries(decoded) == decoded  # a client that decodes its replies

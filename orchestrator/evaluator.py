@@ -49,7 +49,7 @@ log = logging.getLogger("sweepq.evaluator")
 GROUP = "evaluator"
 REFRESH_SECONDS = 1.0
 WAIT_SECONDS = 0.05  # the longest an evaluator waits for reports before it looks for new sweeps again
-BATCH_SECONDS = 0.01  # reads of the streams are at least this far apart (adds at most this to a decision's lag)
+BATCH_SECONDS = 0.025  # reads of the streams are at least this far apart (adds at most this to a decision's lag)
 
 
 def entry_id(raw: str) -> tuple[int, int]:
@@ -92,6 +92,7 @@ class Evaluator:
         self._wait_s = min(settings.scheduler_poll_seconds, WAIT_SECONDS)
         self._others: set[str] = set()  # sweeps another evaluator led at the last lease tick
         self._polled = 0.0  # when the streams were last read (see BATCH_SECONDS)
+        self._discovered = -math.inf  # when the sweep sets were last read (see discover)
 
     def run(self, stop: threading.Event | None = None) -> None:
         import optuna
@@ -121,7 +122,9 @@ class Evaluator:
         if not self._started:
             self._started = True
             self._queue_ended()
-        self.discover()
+        if time.monotonic() - self._discovered >= self._wait_s:  # not every batch: it costs a round trip
+            self._discovered = time.monotonic()
+            self.discover()
         if time.monotonic() - self._refreshed >= REFRESH_SECONDS:
             self._refreshed = time.monotonic()
             for watch in self.watches.values():

@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,23 @@ def test_a_stale_group_is_killed_only_when_its_environment_names_the_trial() -> 
         assert proc.wait(timeout=5) == -signal.SIGKILL
     finally:
         proc.kill()
+
+
+def test_the_after_trial_check_sees_a_running_child_and_reaps_an_exited_one() -> None:
+    code = """
+import os, subprocess, sys, time
+from workers.runners.reaper import may_have_children
+alone = may_have_children()
+child = subprocess.Popen(["sleep", "30"])
+running = may_have_children()
+child.kill()
+while os.path.exists(f"/proc/{child.pid}/stat") and open(f"/proc/{child.pid}/stat").read().split()[2] != "Z":
+    time.sleep(0.01)
+exited = may_have_children()  # a zombie is reaped on the way, and then there is no child
+print(alone, running, exited, os.path.exists(f"/proc/{child.pid}"))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["False", "True", "False", "False"]
 
 
 def test_infinities_and_nan_round_trip_through_the_ledger_and_the_stream(cluster: Cluster) -> None:

@@ -71,7 +71,7 @@ def _parents() -> dict[int, int]:
 
 
 def has_children(pid: int) -> bool:
-    """Whether the process has any child: a cheap look at /proc/<pid>/task/*/children before any full scan."""
+    """Whether the process has any child: a look at /proc/<pid>/task/*/children before any full scan."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
         for tid in tasks:
@@ -81,6 +81,19 @@ def has_children(pid: int) -> bool:
     except OSError:
         return True  # no children files (an old kernel): let the full scan decide
     return False
+
+
+def may_have_children() -> bool:
+    """Whether this process has a child, by one waitpid, the cheapest check after every trial (zombies met on
+    the way are reaped); /proc's view where waitpid cannot tell."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] != 0:
+            pass  # reaped an exited child: look again
+        return True  # a child that is still running
+    except ChildProcessError:
+        return False
+    except OSError:
+        return has_children(os.getpid())
 
 
 def descendants(root: int, exclude: Iterable[int] = ()) -> list[int]:
@@ -148,7 +161,7 @@ def kill_descendants(grace: float = 1.0, exclude: Iterable[int] = ()) -> list[in
     """
     killed: list[int] = []
     for round_ in range(5 if _armed else 0):
-        if not has_children(os.getpid()):
+        if not may_have_children():
             break
         if round_ == 0:
             _terminate_process_pools()

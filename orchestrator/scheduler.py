@@ -335,6 +335,9 @@ class Scheduler:
                     shadow=f"sweepq.trial {spec.name} #{r['number']}",
                     argsrepr="()", kwargsrepr=json.dumps(shown)[:1024],  # cheaper than Celery's saferepr
                     ignore_result=True,  # no result to wait for: no subscribe and unsubscribe per trial
+                    # no queue declaration per message: a Redis list needs none (the message goes straight to the
+                    # queue's list by its name), and workers declare the queues they consume
+                    declare=[],
                     **options,
                 )
 

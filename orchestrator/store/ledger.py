@@ -24,15 +24,15 @@ from orchestrator.store.keys import Keys
 # in-flight trials every second), which halves its work per trial.
 _CLAIM = """
 local function claimed()
-  return {redis.call('HGET', KEYS[1], 'params'), redis.call('HGET', KEYS[1], 'resume_from') or 'null'}
+  local got = redis.call('HMGET', KEYS[1], 'params', 'resume_from')
+  return {got[1], got[2] or 'null'}
 end
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == '"running"' and redis.call('HGET', KEYS[1], 'attempt') == ARGV[1]
-   and redis.call('GET', KEYS[2]) == ARGV[2] then return claimed() end
-if status ~= '"queued"' then return -1 end
-if redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return -2 end
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt')
+if cur[1] == '"running"' and cur[2] == ARGV[1] and redis.call('GET', KEYS[2]) == ARGV[2] then return claimed() end
+if cur[1] ~= '"queued"' then return -1 end
+if cur[2] ~= ARGV[1] then return -2 end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return -3 end
-for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if #ARGV >= 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 4)) end
 return claimed()
 """
 
@@ -40,17 +40,18 @@ return claimed()
 # inbox event, then field/value pairs. flags: 'L' = only if no lease exists, 'D' = delete the lease, 'S' = raise the
 # trial's stop flag (KEYS[4], reason 'stopped', kept a day) in the same step.
 _CAS = """
-local status = redis.call('HGET', KEYS[1], 'status')
+local cur = redis.call('HMGET', KEYS[1], 'status', 'attempt')
+local status = cur[1]
 local n = tonumber(ARGV[1])
 local ok = false
 for i = 2, n + 1 do if status == ARGV[i] then ok = true end end
 if not ok then return 0 end
 local attempt, flags, event = ARGV[n + 2], ARGV[n + 3], ARGV[n + 4]
-if attempt ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= attempt then return 0 end
+if attempt ~= '' and cur[2] ~= attempt then return 0 end
 if string.find(flags, 'L', 1, true) and redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if string.find(flags, 'D', 1, true) then redis.call('DEL', KEYS[2]) end
 if string.find(flags, 'S', 1, true) then redis.call('SET', KEYS[4], 'stopped', 'EX', 86400, 'NX') end
-for i = n + 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if #ARGV >= n + 5 then redis.call('HSET', KEYS[1], unpack(ARGV, n + 5)) end
 if event ~= '' then redis.call('RPUSH', KEYS[3], event) end
 return 1
 """

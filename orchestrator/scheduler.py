@@ -38,6 +38,7 @@ from orchestrator.scheduling import (
     Revoke,
     StartMember,
     StartTrial,
+    inbox_pace,
     step,
 )
 from orchestrator.settings import Settings
@@ -73,6 +74,8 @@ class Scheduler:
         self._last_full = 0.0
         self._reap_after = 0.0  # after an outage, no lease is reaped before workers could renew theirs
         self.inboxes = Inboxes(self.client, self.ledger.keys)
+        self._queued: dict[str, int] = {}  # per led sweep, its trials sent but not started (at the last full tick)
+        self._took = 0.0  # when the inboxes were last read (see inbox_pace)
 
     @property
     def app(self) -> Celery:
@@ -136,6 +139,10 @@ class Scheduler:
         """Take new-sweep announcements and the led sweeps' inbox messages (waiting briefly if there are none);
         returns the trials to re-read per sweep."""
         changed: dict[str, set[int]] = defaultdict(set)
+        pause = self._took + inbox_pace([self._queued.get(s, 0) for s in self.sweeps]) - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self._took = time.monotonic()
         for raw in self.inboxes.take(list(self.sweeps), self.settings.scheduler_poll_seconds):
             self._message(text(raw), changed)
         return changed
@@ -220,6 +227,8 @@ class Scheduler:
     def tick(self, changed: dict[str, set[int]], full: bool) -> None:
         """Refresh what changed (everything in flight on a full tick), then step each affected sweep."""
         targets = list(self.sweeps) if full else [s for s in changed if s in self.sweeps]
+        if full:
+            self._queued = {}  # counted again below, for the sweeps still led
         for sweep_id in targets:
             rt = self.sweeps[sweep_id]
             numbers = set(changed.get(sweep_id, ()))
@@ -230,6 +239,7 @@ class Scheduler:
                 rt.update(record)
             if full:
                 running = [n for n, r in rt.trials.items() if r.get("status") == "running"]
+                self._queued[sweep_id] = sum(1 for n in rt.flying if rt.trials.get(n, {}).get("status") == "queued")
                 rt.leases = self._leases(sweep_id, running)
             try:
                 self.apply(rt, step(rt.snapshot(stop_grace_seconds=self.settings.stop_grace_seconds), rt.sampler))  # type: ignore[arg-type]

@@ -277,3 +277,17 @@ def step(snap: SweepSnapshot, sampler: Sampler) -> list[Command]:
         why = "population finished" if snap.population else why
         plan.commands.append(_finish(snap, "completed", why))
     return plan.commands
+
+
+INBOX_PACE_SECONDS = 0.005  # the least time between two reads of the inboxes while workers have a backlog
+BACKLOG = 4  # queued trials (sent, not yet started) in one sweep that make a backlog
+
+
+def inbox_pace(queued: list[int]) -> float:
+    """How long the scheduler lets its inboxes fill between two reads, given each led sweep's queued trials.
+
+    While a sweep has a backlog of sent trials, a few ms more before the next one is sent idle no worker, and a
+    read then takes several trial ends at once (one round trip and one step for all of them). Without a backlog
+    every trial end is answered at once, so a worker never waits on the pace for its next trial.
+    """
+    return INBOX_PACE_SECONDS if any(n >= BACKLOG for n in queued) else 0.0

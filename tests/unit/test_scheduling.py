@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.scheduling import (
+    BACKLOG,
+    INBOX_PACE_SECONDS,
     CancelQueued,
     EndTrial,
     FinishSweep,
@@ -15,6 +17,7 @@ from orchestrator.scheduling import (
     SweepSnapshot,
     TrialView,
     error_line,
+    inbox_pace,
     reached,
     step,
 )
@@ -235,3 +238,9 @@ def test_error_lines_are_one_short_line() -> None:
     assert error_line("") == "failed (no error recorded)" and error_line(None) == "failed (no error recorded)"
     long = error_line("RuntimeError: " + "x" * 500)
     assert len(long) == 200 and long.endswith("…")
+
+
+def test_the_inbox_is_paced_only_while_a_sweep_has_a_backlog_of_sent_trials() -> None:
+    assert inbox_pace([]) == 0.0  # nothing led
+    assert inbox_pace([0, 3]) == 0.0  # every trial end is answered at once: a free worker would wait otherwise
+    assert inbox_pace([0, BACKLOG]) == INBOX_PACE_SECONDS > 0

@@ -48,7 +48,7 @@ from orchestrator.store.inbox import Inboxes
 from orchestrator.store.keys import Keys
 from orchestrator.store.leadership import SweepLeadership
 from orchestrator.store.ledger import Ledger, text
-from workers.app import TRIAL_TASK, create_app
+from workers.app import create_app, publish_trial
 
 log = logging.getLogger("sweepq.scheduler")
 ACTIVE = ("pending", "running")
@@ -383,21 +383,3 @@ class Scheduler:
         """The sweep's counts by status and its best trial, as its document shows them."""
         best = rt.best()
         return {"counts": rt.counts(), "best": None if best is None else {"number": best[0], "value": best[1]}}
-
-
-def publish_trial(
-    app: Celery, producer: Any, queue: str, task_id: str, kwargs: dict[str, Any], shadow: str, shown: str,
-    options: dict[str, Any],
-) -> None:
-    """Send one trial's task message: Celery's own message and publisher (signals, task-sent events when they are
-    on, publish retries) without send_task's wrapper, whose router and the AsyncResult it builds and drops cost a
-    third of a send. No queue declaration per message either: a Redis queue is a list that needs none (the message
-    goes straight to it by name), and workers declare the queues they consume."""
-    amqp = app.amqp
-    message = amqp.create_task_message(
-        task_id, TRIAL_TASK, (), kwargs, reply_to=app.thread_oid, create_sent_event=app.conf.task_send_sent_event,
-        shadow=shadow, argsrepr="()", kwargsrepr=shown,  # a kwargsrepr given is cheaper than Celery's saferepr
-        ignore_result=True,  # no result to wait for: no subscribe and unsubscribe per trial
-        **options,
-    )
-    amqp.send_task_message(producer, TRIAL_TASK, message, queue=queue, declare=[])

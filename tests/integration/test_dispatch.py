@@ -11,9 +11,8 @@ from typing import Any
 
 import redis
 
-from orchestrator.scheduler import publish_trial
 from orchestrator.settings import Settings
-from workers.app import TRIAL_TASK, create_app
+from workers.app import TRIAL_TASK, create_app, publish_trial
 
 
 def test_a_trial_message_is_the_celery_message_a_worker_runs(redis_url: str) -> None:

@@ -55,7 +55,9 @@ out = os.environ["SWEEPQ_OUTPUT_DIR"]
 start = json.load(open(os.path.join(args.resume_from, "ckpt.json")))["step"] if args.resume_from else 0
 for step in range(start + 1, 11):
     time.sleep(0.4)
-    json.dump({"step": step}, open(os.path.join(out, "ckpt.json"), "w"))
+    with open(os.path.join(out, "ckpt.tmp"), "w") as f:  # a write and a rename: a cancel never tears it
+        json.dump({"step": step}, f)
+    os.replace(os.path.join(out, "ckpt.tmp"), os.path.join(out, "ckpt.json"))
     print(f"step={step} score={args.x * step}", flush=True)
 """
 

@@ -84,8 +84,12 @@ for epoch in range(start_epoch, n_epochs):
     checkpoint_dir = "./outputs/"
     if epoch % 2 == 0:
         os.makedirs(checkpoint_dir, exist_ok=True)
-        with open(os.path.join(checkpoint_dir, f"ckpt-{epoch + 1}.pkl"), "wb") as f:
+        # tf.train.Saver writes a temporary file and renames it, so a run canceled mid-save never leaves a torn
+        # checkpoint for a resumed run to load; the pickle port keeps that.
+        partial = os.path.join(checkpoint_dir, f".ckpt-{epoch + 1}.pkl.tmp")
+        with open(partial, "wb") as f:
             pickle.dump(neural_net, f)
+        os.replace(partial, os.path.join(checkpoint_dir, f"ckpt-{epoch + 1}.pkl"))
 
 run.log("final_acc", float(acc_val))
 os.makedirs("./outputs/model", exist_ok=True)

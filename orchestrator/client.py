@@ -13,8 +13,7 @@ from typing import Any
 from orchestrator.lineage import chain
 from orchestrator.loading import load_spec
 from orchestrator.pareto import pareto_front
-from orchestrator.ranking import RANKED, Ranking
-from orchestrator.runtime import objective_values
+from orchestrator.ranking import RANKED, Ranking, objective_values
 from orchestrator.settings import Settings
 from orchestrator.spec import SweepSpec
 from orchestrator.store.connection import redis_client

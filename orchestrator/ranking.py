@@ -9,7 +9,7 @@ returned or set explicitly, else its last report); a running trial's last report
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -90,3 +90,15 @@ class Ranking:
             if best is None or self.better(value, best[0]):
                 best = (value, item)
         return None if best is None else best[1]
+
+
+def sampler_value(record: dict[str, Any], ranking: Ranking | None) -> float | None:
+    """What a sampler learns from a trial: its ranked value (metric.summary) once completed or stopped."""
+    return None if ranking is None else ranking.learned(record)
+
+
+def objective_values(rec: dict[str, Any], names: Sequence[str], ranking: Ranking | None) -> tuple[float, ...] | None:
+    """Each objective's value (the primary ranked per metric.summary, the others final); None unless all are numbers."""
+    finals = rec.get("final_metrics") or {}
+    values = [sampler_value(rec, ranking), *(metric_float(finals.get(n)) for n in names[1:])]
+    return None if any(v is None for v in values) else tuple(v for v in values if v is not None)

@@ -11,30 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.ranking import Ranking, best_of
+from orchestrator.ranking import Ranking, best_of, objective_values, sampler_value
 from orchestrator.samplers import Sampler, TrialRecord, create_sampler
 from orchestrator.samplers.resume import ResumeFirst
 from orchestrator.scheduling import ERRORS_SHOWN, PendingExploit, SweepSnapshot, TrialView
 from orchestrator.spec import SweepSpec
-from orchestrator.store.codec import metric_float
 
 MAX_DEFAULT_CONCURRENCY = 1000
 MIN_CONSECUTIVE_FAILURES = 5  # the default limit is max(this, 2 x concurrency): see README "limits and resources"
 SUCCEEDED = ("completed", "stopped")
 
 __all__ = ["SweepRuntime", "best_of", "objective_values", "sampler_value", "to_record"]
-
-
-def sampler_value(record: dict[str, Any], ranking: Ranking | None) -> float | None:
-    """What a sampler learns from a trial: its ranked value (metric.summary) once completed or stopped."""
-    return None if ranking is None else ranking.learned(record)
-
-
-def objective_values(rec: dict[str, Any], names: Sequence[str], ranking: Ranking | None) -> tuple[float, ...] | None:
-    """Each objective's value (the primary ranked per metric.summary, the others final); None unless all are numbers."""
-    finals = rec.get("final_metrics") or {}
-    values = [sampler_value(rec, ranking), *(metric_float(finals.get(n)) for n in names[1:])]
-    return None if any(v is None for v in values) else tuple(v for v in values if v is not None)
 
 
 def to_record(

@@ -13,14 +13,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from statistics import NormalDist
-from typing import Annotated, Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from orchestrator.store.codec import tag_nonfinite, untag_nonfinite
@@ -33,6 +28,17 @@ MAX_EXPONENT = 700.0
 # multiplied out, never enumerated, before it is refused).
 MAX_GRID_POINTS = 100_000
 _STD_NORMAL = NormalDist()
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution, FloatDistribution
+
+
+def optuna_distributions() -> ModuleType:
+    """optuna.distributions, loaded on first use: importing Optuna takes half a second that reading a spec, the CLI
+    and a trial's own process do not need."""
+    import optuna.distributions
+
+    return optuna.distributions
 
 
 class GridError(ValueError):
@@ -85,7 +91,7 @@ def indexed_view(values: list[Any]) -> OptunaView:
     """A categorical over the values' positions: for values Optuna cannot hold (dicts, lists) or repeats."""
     keys = [value_key(v) for v in values]
     return OptunaView(
-        CategoricalDistribution(list(range(len(values)))),
+        optuna_distributions().CategoricalDistribution(list(range(len(values)))),
         lambda i: values[int(i)],
         lambda v: keys.index(value_key(v)),
     )
@@ -153,7 +159,7 @@ class Choice(_ExactValues):
         distinct = self.grid_values()
         plain = all(_is_primitive(v) and not (isinstance(v, float) and math.isnan(v)) for v in self.values)
         if len(distinct) == len(self.values) and plain:  # NaN != NaN: Optuna could not find it among the choices
-            return OptunaView(CategoricalDistribution(self.values), _identity, _identity)
+            return OptunaView(optuna_distributions().CategoricalDistribution(self.values), _identity, _identity)
         return indexed_view(self.values)
 
     def describe(self) -> str:
@@ -168,7 +174,7 @@ class RandInt(_Expression):
         return min(int(u * self.upper), self.upper - 1)
 
     def optuna(self) -> OptunaView:
-        return OptunaView(IntDistribution(0, self.upper - 1), _identity, _identity)
+        return OptunaView(optuna_distributions().IntDistribution(0, self.upper - 1), _identity, _identity)
 
 
 class _Bounded(_Expression):
@@ -192,7 +198,7 @@ class Uniform(_Bounded):
         return self._uniform(u)
 
     def optuna(self) -> OptunaView:
-        return OptunaView(FloatDistribution(self.low, self.high), _identity, _identity)
+        return OptunaView(optuna_distributions().FloatDistribution(self.low, self.high), _identity, _identity)
 
 
 class QUniform(_Bounded):
@@ -205,10 +211,11 @@ class QUniform(_Bounded):
     def optuna(self) -> OptunaView:
         lo, hi = quantize(self.low, self.q), quantize(self.high, self.q)
         if lo == hi:
-            return OptunaView(CategoricalDistribution([lo]), _identity, _identity)
+            return OptunaView(optuna_distributions().CategoricalDistribution([lo]), _identity, _identity)
         if isinstance(lo, int) and isinstance(hi, int):
-            return OptunaView(IntDistribution(lo, hi, step=int(self.q)), _identity, _identity)
-        return OptunaView(FloatDistribution(lo, hi, step=self.q), lambda x: quantize(x, self.q), _identity)
+            return OptunaView(optuna_distributions().IntDistribution(lo, hi, step=int(self.q)), _identity, _identity)
+        dist = optuna_distributions().FloatDistribution(lo, hi, step=self.q)
+        return OptunaView(dist, lambda x: quantize(x, self.q), _identity)
 
 
 class _LogBounded(_Bounded):
@@ -225,7 +232,8 @@ class _LogBounded(_Bounded):
         return math.exp(self._uniform(u))
 
     def _log_dist(self) -> FloatDistribution:
-        return FloatDistribution(math.exp(self.low), math.exp(self.high), log=True)
+        dist: FloatDistribution = optuna_distributions().FloatDistribution(math.exp(self.low), math.exp(self.high), log=True)
+        return dist
 
     def describe(self) -> str:
         rng = f"[{math.exp(self.low):.4g}, {math.exp(self.high):.4g}]"
@@ -271,7 +279,7 @@ class _Gaussian(_Expression):
     def _unit_view(self, to_internal: Callable[[Any], Any]) -> OptunaView:
         # No bounded Optuna distribution is normal: Optuna samples the quantile, whose uniform prior maps
         # back to exactly this distribution, so TPE's prior stays the user's.
-        return OptunaView(FloatDistribution(EPS, 1 - EPS), self.from_unit, to_internal)
+        return OptunaView(optuna_distributions().FloatDistribution(EPS, 1 - EPS), self.from_unit, to_internal)
 
 
 class Normal(_Gaussian):

@@ -11,7 +11,6 @@ import itertools
 import math
 from typing import Annotated, Any, Literal
 
-from optuna.distributions import FloatDistribution, IntDistribution
 from pydantic import Field, model_validator
 
 from orchestrator.space import (
@@ -31,6 +30,7 @@ from orchestrator.space import (
     _Expression,
     _identity,
     indexed_view,
+    optuna_distributions,
     quantize,
 )
 
@@ -55,7 +55,7 @@ class IntUniform(_Expression):
         return list(range(self.low, self.high + 1))
 
     def optuna(self) -> OptunaView:
-        return OptunaView(IntDistribution(self.low, self.high), _identity, _identity)
+        return OptunaView(optuna_distributions().IntDistribution(self.low, self.high), _identity, _identity)
 
 
 class Beta(_Expression):
@@ -79,7 +79,7 @@ class Beta(_Expression):
         return min(max(float(beta.cdf(float(v), self.a, self.b)), EPS), 1 - EPS)
 
     def optuna(self) -> OptunaView:
-        return OptunaView(FloatDistribution(EPS, 1 - EPS), self.from_unit, self._quantile)
+        return OptunaView(optuna_distributions().FloatDistribution(EPS, 1 - EPS), self.from_unit, self._quantile)
 
 
 class QBeta(Beta):

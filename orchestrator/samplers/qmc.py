@@ -7,12 +7,13 @@ position in study attributes, which a sampler rebuilt from the trial history wou
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from scipy.stats import qmc
+from typing import TYPE_CHECKING, Any, Literal
 
 from orchestrator.samplers.base import TrialRecord
 from orchestrator.space import SearchSpace
+
+if TYPE_CHECKING:
+    from scipy.stats import qmc
 
 
 class QmcSampler:
@@ -28,6 +29,9 @@ class QmcSampler:
         self._points: list[list[float]] = []
 
     def _engine(self) -> qmc.QMCEngine:
+        from scipy.stats import qmc  # on first use: scipy.stats takes over a second to import, which every process
+        # that loads the samplers (the CLI, workers, trials) would pay
+
         d = len(self.space.names)
         if self.qmc_type == "halton":
             return qmc.Halton(d=d, scramble=self.scramble, seed=self.seed)

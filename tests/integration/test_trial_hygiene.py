@@ -115,7 +115,7 @@ def test_trials_get_a_cpu_share_of_threads_and_keep_what_the_user_set(cluster: C
     finals = py_trial["final_metrics"]
     assert {finals[n] for n in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")} == {expected}
     assert finals["NUMEXPR_NUM_THREADS"] == finals["VECLIB_MAXIMUM_THREADS"] == expected
-    assert finals["blas_threads"] == expected  # numpy's OpenBLAS, loaded before the pool forked, limited too
+    assert finals["blas_threads"] == expected  # numpy's OpenBLAS, loaded by the trial, reads the limit
     [cmd_trial] = cmd.trials()
     seen = cmd_trial["final_metrics"]
     assert seen["MKL_NUM_THREADS"] == 5  # the trial's own env wins
@@ -125,6 +125,12 @@ def test_trials_get_a_cpu_share_of_threads_and_keep_what_the_user_set(cluster: C
 def test_the_worker_option_and_a_users_worker_environment_set_the_threads(cluster: Cluster) -> None:
     cluster.scheduler()
     cluster.env["OMP_NUM_THREADS"] = "3"  # set by the user for this worker: kept
+    # numpy loaded before the pool forks (as a site customization or plugin of the user's may do): its OpenBLAS read
+    # its variables already, so each pool process limits it through threadpoolctl
+    site = cluster.tmp / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import numpy\n")
+    cluster.env["PYTHONPATH"] = f"{site}{os.pathsep}{cluster.env['PYTHONPATH']}"
     cluster.worker(2, None, "--threads-per-trial", "4")
     sweep = cluster.client.submit(cluster.spec(
         trial={"function": "tests.integration.hygiene_trials:thread_limits"}, limits={"max_total_runs": 1}))

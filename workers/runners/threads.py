@@ -3,9 +3,9 @@
 Without it every concurrent trial starts one BLAS thread per core, and two scikit-learn trials run several times
 slower than one. The limit goes into the environment (OMP_NUM_THREADS and friends; torch reads OMP_NUM_THREADS)
 of the worker's main process before the pool forks, so pool processes, the libraries they load later and command
-trials all inherit it; a variable the user already set is never touched. Libraries the worker loaded before
-(numpy with its OpenBLAS comes with optuna) read their variables only at load, so each pool process also
-applies the limit through threadpoolctl.
+trials all inherit it; a variable the user already set is never touched. A library loaded before the fork (the
+worker itself loads no numpy, but a user's site customization or plugin may) read its variables at load, so each
+pool process also applies the limit through threadpoolctl.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.client import TRIAL_FIELDS
 from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, ordered, table_page, weights
 from orchestrator.ranking import RANKED
-from orchestrator.store.streams import entries_after, entry_key, trimmed_after
+from orchestrator.store.streams import entries_after, entry_key, raw_curves, trimmed_after
 
 if TYPE_CHECKING:
     import redis
@@ -131,17 +131,12 @@ class LiveSweep:
                 break
             start = "(" + _text(batch[-1][0])
         compacted: dict[int, tuple[int, int]] = {}  # each trial's last compacted entry
-        numbers = ledger.trial_numbers(sid)
-        for chunk in range(0, len(numbers), 1000):
-            pipe = ledger.r.pipeline(transaction=False)
-            for n in numbers[chunk: chunk + 1000]:
-                pipe.lrange(ledger.keys.curve(sid, n), 0, -1)
-            for n, elements in zip(numbers[chunk: chunk + 1000], pipe.execute(), strict=True):
-                if elements:
-                    self.data.add_curve(n, elements)
-                    last = _text(elements[-1].split(b"|", 1)[0])
-                    compacted[n] = entry_key(last)
-                    self.last_id = max(self.last_id, last, key=entry_key)
+        for n, elements in raw_curves(ledger.r, ledger.keys, sid, ledger.trial_numbers(sid)):
+            if elements:
+                self.data.add_curve(n, elements)
+                last = _text(elements[-1].split(b"|", 1)[0])
+                compacted[n] = entry_key(last)
+                self.last_id = max(self.last_id, last, key=entry_key)
         for entry_id, fields in tail:
             trial, attempt, step, values = _report_fields(fields)
             if trial not in compacted or entry_key(_text(entry_id)) > compacted[trial]:

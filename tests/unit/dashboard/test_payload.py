@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from orchestrator.dashboard import figures
 from orchestrator.dashboard.payload import SweepData, build, table_page
 from orchestrator.loading import load_spec
@@ -80,3 +82,15 @@ def test_a_compacted_curve_is_read_lazily_keeping_its_latest_attempt_then_the_st
     d.add_raw_report(3, 1, b'{"acc": 0.0}')  # an older attempt: not on the curve
     assert d.series.compacted and dict(d.series) == {3: [0.7, 0.8, 0.9]}
     assert not d.series.compacted  # decoded once, on first read
+
+
+def test_a_curve_decoded_in_one_go_is_exactly_its_reports_decoded_one_by_one() -> None:
+    d = SweepData(status={"id": "s", "name": "page"}, spec=SPEC)
+    for text in (b'{"acc": 0.1}', b'{"acc": 2, "loss": [1, 2]}', b'{"loss": 1}', b'{"acc": true}', b'{"acc": 0.3}'):
+        d.add_raw_report(0, 1, text)
+    assert d.series[0] == [0.1, 2.0, 1.0, 0.3]  # a bool is an int to JSON's reader, as it was report by report
+    forged = SweepData(status={"id": "s", "name": "page"}, spec=SPEC)
+    forged.add_raw_report(0, 1, b'{"acc": 0.1}, {"acc": 5}')  # two objects in one report: not one JSON text
+    forged.add_raw_report(0, 1, b'{"acc": 0.2}')
+    with pytest.raises(ValueError):  # refused as a report-by-report read refuses it, never drawn as three points
+        forged.series[0]

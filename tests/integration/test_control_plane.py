@@ -102,5 +102,8 @@ def test_schedulers_share_the_sweeps_and_a_killed_one_s_move_within_the_lease(cl
         for t in trials:  # each trial executed exactly once
             ran = tmp_path / "artifacts" / sweep.id / f"trial-{t['number']}" / "executions"
             assert len(ran.read_text().split()) == 1, t
-    evaluators = _leaders(r, keys, ids, "evaluator")
-    assert all(v is None for v in evaluators.values())  # every ended sweep drained and let go
+
+    def drained_and_let_go() -> bool:  # an evaluator sees an ended sweep at its next discovery (about a second)
+        return r.scard(keys.draining) == 0 and all(v is None for v in _leaders(r, keys, ids, "evaluator").values())
+
+    wait_until(drained_and_let_go, LOCK_SECONDS + 10, "every ended sweep drained and its evaluator lease let go")

@@ -141,10 +141,11 @@ class Sweep:
             yield self.client.ledger.trials(self.id, numbers)
             offset += len(numbers)
 
-    def rows(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Ledger records as the dicts trials() returns (with `feasible` for constrained sweeps)."""
+    def rows(self, records: Sequence[dict[str, Any]], spec: SweepSpec | None = None) -> list[dict[str, Any]]:
+        """Ledger records as the dicts trials() returns (with `feasible` for constrained sweeps); `spec`, the
+        sweep's spec when the caller holds it (else it is read)."""
         rows = [{k: r.get(k) for k in TRIAL_FIELDS} | {"id": f"{self.id}/{r['number']}"} for r in records]
-        ranking = Ranking.of(self._doc()["spec"].get("metric"))
+        ranking = Ranking.of(self._doc()["spec"].get("metric") if spec is None else spec.metric)
         if ranking is not None and ranking.constraints:  # constrained sweeps: feasible true/false, None until it ends
             rows = [r | {"feasible": ranking.feasible(r)} for r in rows]
         return rows

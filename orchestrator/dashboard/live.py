@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.client import TRIAL_FIELDS
 from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, ordered, table_page, weights
 from orchestrator.ranking import RANKED
-from orchestrator.store.streams import entries_after, entry_key, raw_curves, trimmed_after
+from orchestrator.store.overlap import overlapped
+from orchestrator.store.streams import CURVES_PER_CALL, curve_call, entries_after, entry_key, trimmed_after
 
 if TYPE_CHECKING:
     import redis
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from orchestrator.client import Sweep, SweepClient
 
 STREAM_BATCH = 5000
+BATCH = CURVES_PER_CALL  # trials per script call of the first read
 IMPORTANCE_GROWTH = 1.1  # importances are computed again once the finished trials grew by a tenth
 KEPT_SWEEPS = 8  # sweeps held in memory at once (the least recently viewed is dropped)
 
@@ -47,7 +49,6 @@ class LiveSweep:
         shown = [f for f in TRIAL_FIELDS if f not in ("id", "log_tail")]  # a log tail can be long; the page omits it
         self.fields = [*shown, "logged"] if self.workdirs else shown
         self.last_id = "0-0"
-        self.read_once = False  # the first read takes the curves and the whole stream; later ones the tail
         self.highest = -1  # the highest trial number read
         self.open: set[int] = set()  # trials read before they finished: read again each poll
         self.boot = uuid.uuid4().hex[:8]  # a restarted dashboard never answers "unchanged" to an old version
@@ -68,10 +69,13 @@ class LiveSweep:
         ledger, sid = self.sweep.client.ledger, self.sweep.id
         changed = first
         self.data.status = self.sweep.status()  # its counts move every second: shown, but no reason to redraw
-        numbers = sorted(self.open | set(ledger.trial_numbers_after(sid, self.highest)))
-        if numbers:
-            changed = self._read_trials(numbers) or changed
-        changed = self._read_stream() or changed
+        if first:
+            self._read_all()
+        else:
+            numbers = sorted(self.open | set(ledger.trial_numbers_after(sid, self.highest)))
+            if numbers:
+                changed = self._read_trials(numbers) or changed
+            changed = self._read_stream() or changed
         count, counted = int(ledger.r.hlen(ledger.keys.decisions(sid))), self.sweep.continues_counted()
         if count != self.data.decision_count:
             self.data.set_decisions(self.sweep.decisions())
@@ -86,24 +90,26 @@ class LiveSweep:
     def _read_trials(self, numbers: Sequence[int]) -> bool:
         """Read trials again (those in flight and new ones); True if any row differs from what was held."""
         ledger, changed = self.sweep.client.ledger, False
-        for start in range(0, len(numbers), 1000):
-            records = ledger.trial_fields(self.sweep.id, numbers[start: start + 1000], self.fields)
-            rows = self.sweep.rows(records)
-            for row, record in zip(rows, records, strict=True):
-                n = int(row["number"])
-                row["images"] = images_of(record) if self.workdirs else []
-                if self.data.rows.get(n) != row:
-                    self.data.rows[n], changed = row, True
-                self.highest = max(self.highest, n)
-                (self.open.discard if row["status"] in FINAL else self.open.add)(n)
+        for start in range(0, len(numbers), BATCH):
+            records = ledger.trial_fields(self.sweep.id, numbers[start: start + BATCH], self.fields)
+            changed = self._take_rows(records) or changed
+        return changed
+
+    def _take_rows(self, records: Sequence[dict[str, Any]]) -> bool:
+        """Trial records read from the ledger, held as table rows; True if any row differs from what was held."""
+        changed = False
+        for row, record in zip(self.sweep.rows(records, self.data.spec), records, strict=True):
+            n = int(row["number"])
+            row["images"] = images_of(record) if self.workdirs else []
+            if self.data.rows.get(n) != row:
+                self.data.rows[n], changed = row, True
+            self.highest = max(self.highest, n)
+            (self.open.discard if row["status"] in FINAL else self.open.add)(n)
         return changed
 
     def _read_stream(self) -> bool:
         """Take the metric stream's entries after the last one read; True if there were any."""
         r, key, read = self.sweep.client.ledger.r, self.sweep.client.ledger.keys.metrics(self.sweep.id), False
-        if not self.read_once:
-            self.read_once = True
-            return self._read_all()
         if trimmed_after(r, key, self.last_id):  # reports after the last read were compacted meanwhile
             for entry_id, f in entries_after(r, self.sweep.client.ledger.keys, self.sweep.id, self.last_id):
                 self.data.add_raw_report(int(f["trial"]), int(f.get("attempt", "1")), f["values"].encode(), f.get("step"))
@@ -119,9 +125,10 @@ class LiveSweep:
             if len(batch) < STREAM_BATCH:
                 return read
 
-    def _read_all(self) -> bool:
+    def _read_all(self) -> None:
         """The first read: the stream as it is (read first, so an entry trimmed meanwhile is in a curve), then
-        every trial's compacted curve; per trial, the curve and then the stream's entries past it (each once)."""
+        every trial's record and compacted curve, their script calls sent at once (Redis reads the next thousand
+        while these are decoded); per trial, the curve and then the stream's entries past it (each once)."""
         ledger, sid = self.sweep.client.ledger, self.sweep.id
         tail, start = [], "-"
         while True:
@@ -130,20 +137,26 @@ class LiveSweep:
             if len(batch) < STREAM_BATCH:
                 break
             start = "(" + _text(batch[-1][0])
+        numbers = ledger.trial_numbers(sid)
+        chunks = [numbers[i:i + BATCH] for i in range(0, len(numbers), BATCH)]
+        replies = overlapped(ledger.r, [ledger.fields_call(sid, c, self.fields) for c in chunks]
+                             + [curve_call(ledger.keys, sid, c) for c in chunks])
+        for chunk in chunks:
+            self._take_rows(ledger.fields_of(sid, chunk, self.fields, next(replies)))
         compacted: dict[int, tuple[int, int]] = {}  # each trial's last compacted entry
-        for n, elements in raw_curves(ledger.r, ledger.keys, sid, ledger.trial_numbers(sid)):
-            if elements:
-                self.data.add_curve(n, elements)
-                last = _text(elements[-1].split(b"|", 1)[0])
-                compacted[n] = entry_key(last)
-                self.last_id = max(self.last_id, last, key=entry_key)
+        for chunk in chunks:
+            for n, elements in zip(chunk, next(replies), strict=True):
+                if elements:
+                    self.data.add_curve(n, elements)
+                    last = _text(elements[-1].split(b"|", 1)[0])
+                    compacted[n] = entry_key(last)
+                    self.last_id = max(self.last_id, last, key=entry_key)
         for entry_id, fields in tail:
             trial, attempt, step, values = _report_fields(fields)
             if trial not in compacted or entry_key(_text(entry_id)) > compacted[trial]:
                 self.data.add_raw_report(trial, attempt, values, step)
         if tail:
             self.last_id = max(self.last_id, _text(tail[-1][0]), key=entry_key)
-        return bool(tail or compacted)
 
     def _take_importances(self) -> None:
         """Importances computed in the background are taken in (the version moves: the page shows them)."""

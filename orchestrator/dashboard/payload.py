@@ -285,7 +285,7 @@ def load(sweep: Sweep) -> SweepData:
     data = SweepData(status=sweep.status(), spec=sweep.spec)
     workdirs = bool(getattr(data.spec.trial, "per_trial_workdir", False))
     for records in sweep.iter_records():
-        rows = sweep.rows(records)
+        rows = sweep.rows(records, data.spec)
         data.set_rows(row | {"images": images_of(rec) if workdirs else []} for row, rec in zip(rows, records, strict=True))
     for r in sweep.metrics():
         data.add_report(r["trial"], r["attempt"], r["values"] or {}, r["step"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import redis
 from orchestrator.store.codec import dumps, encode_fields, metric_json
 from orchestrator.store.connection import HeldConnection, pack
 from orchestrator.store.keys import Keys
+from orchestrator.store.overlap import Call, overlapped
 
 
 @dataclass(frozen=True)
@@ -195,13 +196,17 @@ return out
 CURVES_PER_CALL = 1000
 
 
+def curve_call(keys: Keys, sweep_id: str, numbers: Sequence[int]) -> Call:
+    """The script call that reads these trials' compacted curves (one list of elements per trial, in order)."""
+    return Call(_LRANGE_MANY, [keys.curve(sweep_id, n) for n in numbers])
+
+
 def raw_curves(client: redis.Redis, keys: Keys, sweep_id: str, numbers: list[int]) -> Iterator[tuple[int, list[bytes]]]:
     """Each of these trials' compacted curve as stored (`id|attempt|seq|step|time|values` elements), in one script
-    call per 1,000 trials: no command is packed or parsed per trial, which a reader of a whole sweep would pay."""
-    script = client.register_script(_LRANGE_MANY)
-    for start in range(0, len(numbers), CURVES_PER_CALL):
-        chunk = numbers[start:start + CURVES_PER_CALL]
-        replies: Any = script(keys=[keys.curve(sweep_id, n) for n in chunk])
+    call per 1,000 trials, all sent at once: no command is packed or parsed per trial, and Redis reads the next
+    thousand while the caller takes these."""
+    chunks = [numbers[start:start + CURVES_PER_CALL] for start in range(0, len(numbers), CURVES_PER_CALL)]
+    for chunk, replies in zip(chunks, overlapped(client, [curve_call(keys, sweep_id, c) for c in chunks]), strict=True):
         yield from zip(chunk, replies, strict=True)
 
 

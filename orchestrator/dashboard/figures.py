@@ -24,10 +24,14 @@ def _title(text: str) -> dict[str, Any]:
 
 def metric_value(trial: Mapping[str, Any], goal: str) -> float | None:
     """The value a trial is judged by in the views: its best report, else its final value (finite only)."""
-    values = [v for v in (trial.get("best"), trial.get("value")) if isinstance(v, (int, float)) and math.isfinite(v)]
-    if not values:
-        return None
-    return float(max(values) if goal == "maximize" else min(values))
+    best, value = trial.get("best"), trial.get("value")  # called for every trial of every page: no lists made
+    if not (isinstance(best, (int, float)) and math.isfinite(best)):
+        best = None
+    if not (isinstance(value, (int, float)) and math.isfinite(value)):
+        return None if best is None else float(best)
+    if best is None:
+        return float(value)
+    return float(max(best, value) if goal == "maximize" else min(best, value))
 
 
 def param_names(trials: Sequence[Mapping[str, Any]]) -> list[str]:

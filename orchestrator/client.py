@@ -131,8 +131,10 @@ class Sweep:
 
     def iter_trials(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every trial, by number, read in pipelined batches of `batch`: memory stays flat for any sweep size."""
+        spec: SweepSpec | None = None
         for records in self.iter_records(batch):
-            yield from self.rows(records)
+            spec = spec or self.spec  # read once (at the first batch, as before), not once a batch
+            yield from self.rows(records, spec)
 
     def iter_records(self, batch: int = 1000) -> Iterator[list[dict[str, Any]]]:
         """The ledger's trial records in batches (one ZRANGE page and one pipeline of HGETALLs per batch)."""

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.client import TRIAL_FIELDS
 from orchestrator.dashboard.payload import FINAL, SweepData, build, elapsed, images_of, ordered, table_page, weights
 from orchestrator.ranking import RANKED
-from orchestrator.store.overlap import overlapped
-from orchestrator.store.streams import CURVES_PER_CALL, curve_call, entries_after, entry_key, trimmed_after
+from orchestrator.store.overlap import batches, overlapped
+from orchestrator.store.streams import curve_call, entries_after, entry_key, trimmed_after
 
 if TYPE_CHECKING:
     import redis
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from orchestrator.client import Sweep, SweepClient
 
 STREAM_BATCH = 5000
-BATCH = CURVES_PER_CALL  # trials per script call of the first read
 IMPORTANCE_GROWTH = 1.1  # importances are computed again once the finished trials grew by a tenth
 KEPT_SWEEPS = 8  # sweeps held in memory at once (the least recently viewed is dropped)
 
@@ -90,9 +89,8 @@ class LiveSweep:
     def _read_trials(self, numbers: Sequence[int]) -> bool:
         """Read trials again (those in flight and new ones); True if any row differs from what was held."""
         ledger, changed = self.sweep.client.ledger, False
-        for start in range(0, len(numbers), BATCH):
-            records = ledger.trial_fields(self.sweep.id, numbers[start: start + BATCH], self.fields)
-            changed = self._take_rows(records) or changed
+        for chunk in batches(numbers):
+            changed = self._take_rows(ledger.trial_fields(self.sweep.id, chunk, self.fields)) or changed
         return changed
 
     def _take_rows(self, records: Sequence[dict[str, Any]]) -> bool:
@@ -138,7 +136,7 @@ class LiveSweep:
                 break
             start = "(" + _text(batch[-1][0])
         numbers = ledger.trial_numbers(sid)
-        chunks = [numbers[i:i + BATCH] for i in range(0, len(numbers), BATCH)]
+        chunks = batches(numbers)
         replies = overlapped(ledger.r, [ledger.fields_call(sid, c, self.fields) for c in chunks]
                              + [curve_call(ledger.keys, sid, c) for c in chunks])
         for chunk in chunks:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
+
+PER_CALL = 1000  # trials a bulk script call reads
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -23,15 +26,21 @@ class Call:
     args: Sequence[Any] = ()
 
 
+def batches(items: Sequence[T], size: int = PER_CALL) -> list[Sequence[T]]:
+    """The items in consecutive groups of `size` (the last may be shorter): one script call's worth each."""
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
 def overlapped(client: redis.Redis, calls: Sequence[Call]) -> Iterator[Any]:
     """Each call's reply, in order, read as the caller asks for the next (an error reply is raised; a caller that
     stops early leaves nothing unread on a pooled connection)."""
     if not calls:
         return
+    sources = list(dict.fromkeys(c.script for c in calls))
     pipe = client.pipeline(transaction=False)
-    for source in dict.fromkeys(c.script for c in calls):
+    for source in sources:
         pipe.script_load(source)
-    sha = dict(zip(dict.fromkeys(c.script for c in calls), pipe.execute(), strict=True))  # one round trip
+    sha = dict(zip(sources, pipe.execute(), strict=True))  # one round trip
     conn: Any = client.connection_pool.get_connection()
     read = 0
     try:

@@ -20,7 +20,7 @@ import redis
 from orchestrator.store.codec import dumps, encode_fields, metric_json
 from orchestrator.store.connection import HeldConnection, pack
 from orchestrator.store.keys import Keys
-from orchestrator.store.overlap import Call, overlapped
+from orchestrator.store.overlap import Call, batches, overlapped
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,6 @@ local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('LRANGE', key, 0, -1) end
 return out
 """
-CURVES_PER_CALL = 1000
 
 
 def curve_call(keys: Keys, sweep_id: str, numbers: Sequence[int]) -> Call:
@@ -205,7 +204,7 @@ def raw_curves(client: redis.Redis, keys: Keys, sweep_id: str, numbers: list[int
     """Each of these trials' compacted curve as stored (`id|attempt|seq|step|time|values` elements), in one script
     call per 1,000 trials, all sent at once: no command is packed or parsed per trial, and Redis reads the next
     thousand while the caller takes these."""
-    chunks = [numbers[start:start + CURVES_PER_CALL] for start in range(0, len(numbers), CURVES_PER_CALL)]
+    chunks = batches(numbers)
     for chunk, replies in zip(chunks, overlapped(client, [curve_call(keys, sweep_id, c) for c in chunks]), strict=True):
         yield from zip(chunk, replies, strict=True)
 

@@ -111,7 +111,7 @@ def curves_chart(
         xs = range(len(ys)) if n in best else downsample.thin_indices(len(ys), budget)
         data.append({"type": "scatter", "mode": "lines+markers", "name": f"#{n}", "x": [i + 1 for i in xs],
                      "y": [ys[i] for i in xs], "line": {"dash": "dash" if status.get(n) == "stopped" else "solid"}})
-    stopped = [(n, len(series[n]), series[n][-1]) for n in sorted(series) if status.get(n) == "stopped" and series[n]]
+    stopped = [(n, len(ys), ys[-1]) for n in sorted(series) if status.get(n) == "stopped" and (ys := series[n])]
     if stopped:
         data.append({"type": downsample.trace_type(len(stopped)), "mode": "markers", "name": "stopped here",
                      "x": [x for _, x, _ in stopped], "y": [y for _, _, y in stopped],
